@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Command 1 of the README: install what is missing, then execute notebooks/01_quickstart.ipynb
+# end to end (headless). The executed copy is left in notebooks/executed/ to open.
+#   bash scripts/quickstart.sh          # headless
+#   bash scripts/quickstart.sh --lab    # open the notebook in JupyterLab instead
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh quickstart
+if [ "${1:-}" = "--lab" ]; then
+  exec .venv/bin/jupyter lab --ip 127.0.0.1 notebooks/01_quickstart.ipynb
+fi
+.venv/bin/python scripts/execute_notebook.py notebooks/01_quickstart.ipynb

@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests that need Docker or a browser skip on a user's machine without them and
+FAIL when the ``CI`` environment variable is set (CI installs both)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def missing(what: str) -> None:
+    """Skip (user machine) or fail (CI) a test whose external component is missing."""
+    if IN_CI:
+        pytest.fail(f"CI is set but {what}", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client of the default Docker engine (skip/fail when there is none)."""
+    try:
+        import docker
+    except ImportError:
+        missing("the docker SDK is not installed (pip install 'trt_magic[docker]')")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # the engine is absent or refuses us
+        missing(f"no Docker engine answers ({exc.__class__.__name__}: {exc}); start dockerd")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium (never a browser downloaded by a tool)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        missing("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing("playwright is not installed (pip install playwright)")
+    return path
+
+
+@pytest.fixture
+def ipython_shell():
+    """A fresh in-process IPython shell with trt_magic loaded; unloaded afterwards."""
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "trt_magic")
+    yield shell
+    shell.run_line_magic("unload_ext", "trt_magic")

@@ -1,0 +1,74 @@
+"""Every documented setting round-trips through %config and through its environment variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from trt_magic import config
+from trt_magic.errors import ConfigError
+
+VALUES = {
+    "image": ("my.registry/tensorrt:24.05-py3", '"my.registry/tensorrt:24.05-py3"'),
+    "gpus": ("0,1", '"0,1"'),
+    "backend": ("local", '"local"'),
+    "workdir": ("/tmp/work", '"/tmp/work"'),
+    "cache_dir": ("/tmp/cache", '"/tmp/cache"'),
+    "opset": (17, "17"),
+    "netron_url": ("https://hub/user/x/proxy/{port}/", '"https://hub/user/x/proxy/{port}/"'),
+    "log_lines": (50, "50"),
+}
+
+
+def test_every_trait_is_documented_and_tested():
+    traits = config.Settings.class_trait_names(config=True)
+    assert sorted(traits) == sorted(config.ENV_VARS) == sorted(VALUES)
+    for name in traits:
+        assert config.Settings.class_traits()[name].help, name
+
+
+def test_defaults(monkeypatch):
+    for var in config.ENV_VARS.values():
+        monkeypatch.delenv(var, raising=False)
+    s = config.Settings()
+    assert s.image == "nvcr.io/nvidia/tensorrt:23.04-py3"
+    assert s.backend == "docker"
+    assert s.gpus == "all"
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_env_var_round_trip(name, monkeypatch):
+    value, _ = VALUES[name]
+    monkeypatch.setenv(config.ENV_VARS[name], str(value))
+    assert getattr(config.Settings(), name) == value
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_config_magic_round_trip(name, ipython_shell):
+    value, literal = VALUES[name]
+    ipython_shell.run_line_magic("config", f"TrtMagic.{name} = {literal}")
+    assert getattr(config.get_settings(), name) == value
+
+
+def test_config_lists_settings_with_help(ipython_shell, capsys):
+    ipython_shell.run_line_magic("config", "TrtMagic")
+    out = capsys.readouterr().out
+    for name in VALUES:
+        assert f"TrtMagic.{name}" in out
+
+
+def test_bad_values_are_clear(monkeypatch):
+    monkeypatch.setenv("TRT_MAGIC_OPSET", "seventeen")
+    with pytest.raises(ConfigError, match="TRT_MAGIC_OPSET"):
+        config.Settings().opset  # noqa: B018
+    with pytest.raises(ConfigError, match="not one of"):
+        config.Settings(backend="kubernetes")
+    with pytest.raises(ConfigError, match="gpus"):
+        config.Settings(gpus="gpu0")
+
+
+def test_api_reads_extension_settings(ipython_shell):
+    ipython_shell.run_line_magic("config", 'TrtMagic.image = "a/b:c"')
+    assert config.get_settings().image == "a/b:c"
+    ipython_shell.run_line_magic("unload_ext", "trt_magic")
+    assert config.get_settings().image != "a/b:c"
+    ipython_shell.run_line_magic("load_ext", "trt_magic")

@@ -1,0 +1,177 @@
+"""Settings: traitlets, so ``%config TrtMagic.image = ...`` works, with environment defaults.
+
+Every setting has an environment variable (``TRT_MAGIC_<NAME>``) for CI and teaching labs. The
+order is: ``%config`` / attribute assignment, then the environment variable, then the default.
+The plain Python API reads :func:`get_settings`, which is the loaded extension's ``TrtMagic``
+instance when there is one, else a standalone :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Int, Unicode, default, validate
+from traitlets.config import Configurable
+
+from .errors import ConfigError
+
+DEFAULT_IMAGE = "nvcr.io/nvidia/tensorrt:23.04-py3"
+BACKENDS = ("docker", "local", "replay")
+
+#: trait name -> (environment variable, converter). The one place env parsing happens.
+ENV_VARS = {
+    "image": "TRT_MAGIC_IMAGE",
+    "gpus": "TRT_MAGIC_GPUS",
+    "backend": "TRT_MAGIC_BACKEND",
+    "workdir": "TRT_MAGIC_WORKDIR",
+    "cache_dir": "TRT_MAGIC_CACHE_DIR",
+    "opset": "TRT_MAGIC_OPSET",
+    "netron_url": "TRT_MAGIC_NETRON_URL",
+    "log_lines": "TRT_MAGIC_LOG_LINES",
+}
+
+
+def env_setting(name: str, fallback: str | int) -> str | int:
+    """Read the environment variable of setting ``name``, converted like its fallback.
+
+    Raises:
+        ConfigError: the variable is set to something that does not convert.
+    """
+    var = ENV_VARS[name]
+    raw = os.environ.get(var)
+    if raw is None or raw.strip() == "":
+        return fallback
+    raw = raw.strip()
+    if isinstance(fallback, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{var}={raw!r} is not a whole number.", hint=f"unset {var} or set it to e.g. 17"
+            ) from None
+    return raw
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "trt_magic")
+
+
+class Settings(Configurable):
+    """trt_magic's settings (shown by ``%config TrtMagic``)."""
+
+    image = Unicode(
+        help="TensorRT container image trtexec runs in (env TRT_MAGIC_IMAGE).",
+    ).tag(config=True)
+    gpus = Unicode(
+        help="GPUs for the container: 'all', 'none', '2' (= device=2) or '0,1' (env TRT_MAGIC_GPUS).",
+    ).tag(config=True)
+    backend = Unicode(
+        help="Where trtexec runs: 'docker', 'local' (trtexec on PATH) or 'replay' (recorded runs) "
+        "(env TRT_MAGIC_BACKEND).",
+    ).tag(config=True)
+    workdir = Unicode(
+        help="Folder relative paths are resolved against; '' means the current directory "
+        "(env TRT_MAGIC_WORKDIR).",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        help="Engine and timing cache folder; survives kernel restarts (env TRT_MAGIC_CACHE_DIR).",
+    ).tag(config=True)
+    opset = Int(
+        help="ONNX opset for exports; 0 picks the highest the image's TensorRT accepts "
+        "(env TRT_MAGIC_OPSET).",
+    ).tag(config=True)
+    netron_url = Unicode(
+        help="URL template for Netron views, with {port} (and {base_url}); '' detects "
+        "JupyterHub/Binder proxies (env TRT_MAGIC_NETRON_URL).",
+    ).tag(config=True)
+    log_lines = Int(
+        help="Most log lines shown live in a cell; the full log is always kept on disk "
+        "(env TRT_MAGIC_LOG_LINES).",
+    ).tag(config=True)
+
+    @default("image")
+    def _image_default(self):
+        return env_setting("image", DEFAULT_IMAGE)
+
+    @default("gpus")
+    def _gpus_default(self):
+        return env_setting("gpus", "all")
+
+    @default("backend")
+    def _backend_default(self):
+        return env_setting("backend", "docker")
+
+    @default("workdir")
+    def _workdir_default(self):
+        return env_setting("workdir", "")
+
+    @default("cache_dir")
+    def _cache_dir_default(self):
+        return env_setting("cache_dir", _default_cache_dir())
+
+    @default("opset")
+    def _opset_default(self):
+        return env_setting("opset", 0)
+
+    @default("netron_url")
+    def _netron_url_default(self):
+        return env_setting("netron_url", "")
+
+    @default("log_lines")
+    def _log_lines_default(self):
+        return env_setting("log_lines", 200)
+
+    @validate("backend")
+    def _check_backend(self, proposal):
+        value = proposal["value"]
+        if value not in BACKENDS:
+            raise ConfigError(
+                f"backend {value!r} is not one of {', '.join(BACKENDS)}.",
+                hint="%config TrtMagic.backend = 'docker'",
+            )
+        return value
+
+    @validate("gpus")
+    def _check_gpus(self, proposal):
+        value = proposal["value"].strip().replace(" ", "")
+        parts = value.split(",")
+        if value in ("all", "none") or all(p.isdigit() for p in parts):
+            return value
+        raise ConfigError(
+            f"gpus {proposal['value']!r} is not 'all', 'none', a GPU index or a list like '0,1'.",
+            hint="%config TrtMagic.gpus = 'all'",
+        )
+
+    @validate("opset")
+    def _check_opset(self, proposal):
+        value = proposal["value"]
+        if value != 0 and not 7 <= value <= 30:
+            raise ConfigError(f"opset {value} is outside 7..30.", hint="use 0 for automatic")
+        return value
+
+    def resolve_path(self, path: str | os.PathLike) -> Path:
+        """Resolve ``path`` against ``workdir`` (or the current directory)."""
+        p = Path(path).expanduser()
+        if p.is_absolute():
+            return p
+        base = Path(self.workdir).expanduser() if self.workdir else Path.cwd()
+        return base / p
+
+
+_active: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """Return the settings in force: the loaded extension's, or a process-wide default."""
+    global _active
+    if _active is None:
+        _active = Settings()
+    return _active
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Make ``settings`` the ones the API reads (the extension calls this on load/unload)."""
+    global _active
+    _active = settings
