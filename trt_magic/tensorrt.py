@@ -1,0 +1,149 @@
+"""Facts about TensorRT versions: which version an image has, its opset cap, its operator table.
+
+Everything here comes from real documents shipped as package data (``trt_magic/data/``):
+
+- ``ngc_tensorrt_tags.csv``: NGC ``nvcr.io/nvidia/tensorrt`` tags with the TensorRT version their
+  release notes state (provenance per row, see ``ngc_tensorrt_tags.SOURCES.md``);
+- ``onnx_tensorrt_ops/operators-<version>.md``: ``docs/operators.md`` of onnx/onnx-tensorrt for
+  TensorRT 8.6, 10.1 and 10.15 (see ``onnx_tensorrt_ops/SOURCES.md``).
+
+Stdlib only: the export, widgets and runner code all ask these questions.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+#: Max ONNX opset per TensorRT release, from the header line of each branch's operators.md as
+#: listed in onnx_tensorrt_ops/SOURCES.md ("TensorRT 8.6 supports operators up to Opset 17",
+#: "TensorRT 10.0 ... opset 9 to opset 20", "TensorRT 10.15 ... opset 9 to opset 24").
+#: Versions between two entries get the lower entry's cap: a cap known to work.
+MAX_OPSET = {
+    (7, 2): 13,
+    (8, 0): 13,
+    (8, 2): 13,
+    (8, 4): 17,
+    (8, 5): 17,
+    (8, 6): 17,
+    (9, 0): 19,
+    (10, 0): 20,
+    (10, 1): 20,
+    (10, 15): 24,
+}
+#: The default image's TensorRT (nvcr.io/nvidia/tensorrt:23.04-py3) when an image is unknown.
+FALLBACK_VERSION = "8.6.1"
+
+#: TensorRT (major, minor) -> the operator table documenting it (the 10.1-GA file's header speaks
+#: of 10.0, so it serves both)
+OPERATOR_TABLES = {
+    (8, 6): "operators-8.6.md",
+    (10, 0): "operators-10.1.md",
+    (10, 1): "operators-10.1.md",
+    (10, 15): "operators-10.15.md",
+}
+
+_TAG_RE = re.compile(r":(?P<tag>[^:/@]+)(@.*)?$")
+
+
+@dataclass(frozen=True)
+class OpSupport:
+    """One row of an ONNX-TensorRT operator table."""
+
+    op: str
+    supported: bool
+    types: tuple[str, ...]
+    restrictions: str
+    table: str  # the file it came from, e.g. "operators-8.6.md"
+
+    @property
+    def restricted(self) -> bool:
+        return self.supported and bool(self.restrictions)
+
+
+def parse_version(version: str | None) -> tuple[int, int] | None:
+    """``"8.6.1"`` -> ``(8, 6)``; None or text without a major.minor -> None."""
+    if not version:
+        return None
+    m = re.match(r"\s*v?(\d+)\.(\d+)", str(version))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+@functools.lru_cache(maxsize=1)
+def _tag_table() -> dict[str, str]:
+    text = resources.files("trt_magic").joinpath("data/ngc_tensorrt_tags.csv").read_text("utf-8")
+    rows = csv.DictReader(io.StringIO(text))
+    return {r["tag"].strip(): r["tensorrt_version"].strip() for r in rows if r["tensorrt_version"]}
+
+
+def tensorrt_version_for_image(image: str) -> str | None:
+    """The TensorRT version of a TensorRT container image, from its tag; None when unknown.
+
+    The tag is matched against the NGC tag table whatever the registry prefix, so a mirror
+    (``registry.local/nvidia/tensorrt:23.04-py3``) resolves too.
+    """
+    m = _TAG_RE.search(image.strip()) if image else None
+    if not m:
+        return None
+    return _tag_table().get(m.group("tag"))
+
+
+def _nearest_known(version: tuple[int, int], known) -> tuple[int, int] | None:
+    lower = [k for k in known if k <= version]
+    return max(lower) if lower else None
+
+
+def max_opset(trt_version: str | None) -> int:
+    """The highest ONNX opset ``trt_version`` parses; the default image's cap (17) when unknown."""
+    parsed = parse_version(trt_version) or parse_version(FALLBACK_VERSION)
+    key = _nearest_known(parsed, MAX_OPSET)
+    return MAX_OPSET[key] if key else min(MAX_OPSET.values())
+
+
+def operator_table_for(trt_version: str | None) -> str:
+    """The operator table file that describes ``trt_version`` (nearest documented version below).
+
+    Unknown or older versions get the 8.6 table, the oldest one shipped.
+    """
+    parsed = parse_version(trt_version) or parse_version(FALLBACK_VERSION)
+    key = _nearest_known(parsed, OPERATOR_TABLES) or min(OPERATOR_TABLES)
+    return OPERATOR_TABLES[key]
+
+
+def parse_operator_table(text: str, table: str = "") -> dict[str, OpSupport]:
+    """Parse the "Operator Support Matrix" of an onnx-tensorrt ``docs/operators.md``.
+
+    Rows look like ``| Conv | Y | FP32, FP16, INT8 |`` or ``| CumSum | Y | FP32, FP16 | `axis`
+    must be an initializer |`` (operators-8.6.md); unsupported ones like ``| Bernoulli | N |``,
+    sometimes without the closing bar (``| Xor | Y | BOOL`` ends operators-10.15.md).
+    """
+    ops: dict[str, OpSupport] = {}
+    in_matrix = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            in_matrix = line.strip() == "## Operator Support Matrix"
+            continue
+        if not in_matrix or not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or cells[1] not in ("Y", "N"):
+            continue  # the header row and the ---- separator
+        types = tuple(t.strip() for t in cells[2].split(",") if t.strip()) if len(cells) > 2 else ()
+        restrictions = cells[3] if len(cells) > 3 else ""
+        ops[cells[0]] = OpSupport(cells[0], cells[1] == "Y", types, restrictions, table)
+    return ops
+
+
+@functools.lru_cache(maxsize=8)
+def _load_table(name: str) -> dict[str, OpSupport]:
+    path = resources.files("trt_magic").joinpath(f"data/onnx_tensorrt_ops/{name}")
+    return parse_operator_table(path.read_text("utf-8"), name)
+
+
+def operator_support(trt_version: str | None) -> dict[str, OpSupport]:
+    """ONNX operator -> :class:`OpSupport` for ``trt_version`` (see :func:`operator_table_for`)."""
+    return dict(_load_table(operator_table_for(trt_version)))
