@@ -33,7 +33,11 @@ class Figure:
             return f"{v:.4g} {self.unit}".strip()
 
         ratio = self.ratio
-        ok = "-" if self.target is None or ratio is None else ("yes" if ratio <= self.target else "NO")
+        ok = (
+            "-"
+            if self.target is None or ratio is None
+            else ("yes" if ratio <= self.target else "NO")
+        )
         target = "-" if self.target is None else f"<= {self.target:g}x"
         ratio_s = "-" if ratio is None else f"{ratio:.3f}x"
         name = self.name + (f" ({self.note})" if self.note else "")
