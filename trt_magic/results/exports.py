@@ -1,0 +1,283 @@
+"""Read trtexec's JSON exports and TREx's metadata files into plain records (stdlib only).
+
+- ``--exportLayerInfo``: ``{"Layers": [...], "Bindings": [...]}``. With
+  ``--profilingVerbosity=detailed`` each layer is a dict; without it, only the layer names
+  (``tests/data/trtexec/layerinfo-8.6.0-names-only.json``). 8.x writes long format strings
+  (``Row major linear FP32``), 10.x Myelin layers short ones (``Float``, ``Half``) and few fields
+  (``layerinfo-10.16.1-detailed.json``: ``gemm``/``kgen`` layers have no ``ParameterType``).
+- ``--exportProfile``: ``[{"count": N}, {name, timeMs, averageMs, medianMs, percentage}, ...]``;
+  TensorRT <= 8.2 has no ``medianMs``.
+- ``--exportTimes``: one dict per timed inference (``startEnqMs ... latencyMs``).
+- TREx ``*.build.metadata.json`` / ``*.profile.metadata.json`` (sections parsed from the log by
+  TREx's ``parse_trtexec_log.py``) and the older device ``*.metadata.json`` (a list of dicts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ResultError
+
+#: a token of a ``Format/Datatype`` string -> the precision it names. Long 8.x strings
+#: (``Channel major FP16 format where channel % 8 == 0``) and short 10.x ones (``Half``) alike;
+#: the first token that names a type wins.
+_DTYPE_TOKENS = {
+    "FP32": "FP32",
+    "Float": "FP32",
+    "FP16": "FP16",
+    "Half": "FP16",
+    "BFloat16": "BF16",
+    "BF16": "BF16",
+    "FP8": "FP8",
+    "FP4": "FP4",
+    "Double": "FP64",
+    "Int4": "INT4",
+    "INT4": "INT4",
+    "Int8": "INT8",
+    "INT8": "INT8",
+    "UInt8": "UINT8",
+    "Int16": "INT16",
+    "Int32": "INT32",
+    "INT32": "INT32",
+    "Int64": "INT64",
+    "INT64": "INT64",
+    "Bool": "BOOL",
+    "BOOL": "BOOL",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_dtype_cache: dict[str, str | None] = {}
+
+
+def dtype_of_format(fmt: str | None) -> str | None:
+    """Return the precision named by a ``Format/Datatype`` string (``None`` if unknown)."""
+    if not fmt:
+        return None
+    try:
+        return _dtype_cache[fmt]
+    except KeyError:
+        pass
+    found = next((_DTYPE_TOKENS[t] for t in _TOKEN.findall(fmt) if t in _DTYPE_TOKENS), None)
+    _dtype_cache[fmt] = found
+    return found
+
+
+@dataclass
+class TensorInfo:
+    """One input or output of an engine layer, as ``--exportLayerInfo`` describes it."""
+
+    name: str
+    dims: list[int]
+    format: str  # the ``Format/Datatype`` string as written
+    dtype: str | None  # normalised precision: FP32, FP16, BF16, INT8, INT32, INT64, BOOL...
+
+
+@dataclass
+class LayerRecord:
+    """One engine layer. ``type`` is TREx's: ``ParameterType`` when present (``Convolution``),
+    else ``LayerType`` (Myelin ``gemm``/``kgen``); ``precision`` that of the first input, as in
+    TREx; ``tactic`` the ``TacticName`` or else ``TacticValue``. Names-only exports give records
+    with only ``name`` set."""
+
+    name: str
+    type: str | None = None
+    precision: str | None = None
+    tactic: str | None = None
+    inputs: list[TensorInfo] = field(default_factory=list)
+    outputs: list[TensorInfo] = field(default_factory=list)
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def layer_type(self) -> str | None:
+        """The engine's own layer kind (``CaskConvolution``, ``Reformat``, ``kgen``...)."""
+        return self.raw.get("LayerType")
+
+    @property
+    def metadata(self) -> str:
+        """The ONNX layers this layer came from (8.6+; U+001E/U+001F separators made ``+``)."""
+        text = self.raw.get("Metadata") or ""
+        return text.replace("\x1e", " + ").replace("\x1f", " + ")
+
+
+@dataclass
+class ProfileRecord:
+    """One layer of ``--exportProfile``: total time over all iterations and per iteration."""
+
+    name: str
+    time_ms: float
+    average_ms: float
+    median_ms: float | None  # absent in TensorRT <= 8.2 profiles
+    percent: float
+
+
+class ProfileRecords(list):
+    """``read_profile``'s result: a list of ProfileRecord plus the iteration ``count``."""
+
+    count: int | None = None
+
+
+def _load_json(path: str | Path, what: str) -> Any:
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise ResultError(
+            f"{what} file not found: {path}",
+            hint="check the path, or the trtexec flag that should have written it",
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultError(
+            f"{path} is not valid JSON ({exc})",
+            hint=f"pass the file trtexec wrote as the {what} (it may be cut short if trtexec "
+            "was interrupted)",
+        ) from exc
+
+
+def _tensor(raw: dict) -> TensorInfo:
+    fmt = raw.get("Format/Datatype") or ""
+    dims = list(raw.get("Dimensions") or [])
+    return TensorInfo(str(raw.get("Name", "")), dims, fmt, dtype_of_format(fmt))
+
+
+def layer_record(raw: dict | str) -> LayerRecord:
+    """Make a LayerRecord from one entry of ``Layers`` (a dict, or a bare name string)."""
+    if isinstance(raw, str):
+        return LayerRecord(name=raw, raw={"Name": raw})
+    inputs = [_tensor(t) for t in raw.get("Inputs") or ()]
+    outputs = [_tensor(t) for t in raw.get("Outputs") or ()]
+    first = inputs[0] if inputs else (outputs[0] if outputs else None)
+    tactic = raw.get("TacticName") or raw.get("TacticValue") or None
+    return LayerRecord(
+        name=str(raw.get("Name", "")),
+        type=raw.get("ParameterType") or raw.get("LayerType"),
+        precision=first.dtype if first is not None else None,
+        tactic=tactic,
+        inputs=inputs,
+        outputs=outputs,
+        raw=raw,
+    )
+
+
+def read_layer_info_json(data: Any, source: str = "layer info") -> tuple[list[LayerRecord], list]:
+    """Parse already-loaded ``--exportLayerInfo`` JSON into (layers, bindings)."""
+    if not isinstance(data, dict) or not isinstance(data.get("Layers"), list):
+        raise ResultError(
+            f"{source} is not trtexec --exportLayerInfo output (no 'Layers' list)",
+            hint="pass the file written by --exportLayerInfo=<path> (a TREx *.graph.json works too)",
+        )
+    layers = [layer_record(raw) for raw in data["Layers"] if isinstance(raw, dict | str)]
+    return layers, list(data.get("Bindings") or [])
+
+
+def read_layer_info(path: str | Path) -> list[LayerRecord]:
+    """Read ``--exportLayerInfo`` JSON (detailed or names-only) into LayerRecords."""
+    layers, _ = read_layer_info_json(_load_json(path, "layer info"), str(path))
+    return layers
+
+
+def read_bindings(path: str | Path) -> list[str]:
+    """Return the engine's I/O tensor names listed in a ``--exportLayerInfo`` file."""
+    return read_layer_info_json(_load_json(path, "layer info"), str(path))[1]
+
+
+def is_detailed(layers: list[LayerRecord]) -> bool:
+    """True when the export has per-layer details (built with --profilingVerbosity=detailed)."""
+    return any(rec.type is not None for rec in layers)
+
+
+def read_profile_json(data: Any, source: str = "profile") -> ProfileRecords:
+    """Parse already-loaded ``--exportProfile`` JSON (skipping its ``{"count": N}`` records)."""
+    if not isinstance(data, list):
+        raise ResultError(
+            f"{source} is not trtexec --exportProfile output (expected a JSON list)",
+            hint="pass the file written by --exportProfile=<path>",
+        )
+    records = ProfileRecords()
+    for rec in data:
+        if not isinstance(rec, dict):
+            continue
+        if "name" not in rec:
+            if records.count is None and "count" in rec:
+                records.count = int(rec["count"])
+            continue
+        median = rec.get("medianMs")
+        records.append(
+            ProfileRecord(
+                name=str(rec["name"]),
+                time_ms=float(rec.get("timeMs", 0.0)),
+                average_ms=float(rec.get("averageMs", 0.0)),
+                median_ms=None if median is None else float(median),
+                percent=float(rec.get("percentage", 0.0)),
+            )
+        )
+    return records
+
+
+def read_profile(path: str | Path) -> ProfileRecords:
+    """Read ``--exportProfile`` JSON into ProfileRecords (``.count``: profiled iterations)."""
+    return read_profile_json(_load_json(path, "profile"), str(path))
+
+
+def read_times(path: str | Path) -> list[dict[str, float]]:
+    """Read ``--exportTimes`` JSON: one dict per timed inference, keys as trtexec wrote them."""
+    data = _load_json(path, "times")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ResultError(
+            f"{path} is not trtexec --exportTimes output (expected a list of objects)",
+            hint="pass the file written by --exportTimes=<path>",
+        )
+    return data
+
+
+def read_trex_metadata(path: str | Path) -> dict[str, dict]:
+    """Read a TREx ``*.build.metadata.json`` or ``*.profile.metadata.json`` (its sections)."""
+    data = _load_json(path, "metadata")
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ResultError(
+            f"{path} is not a TREx metadata file (expected an object of sections)",
+            hint="pass a *.build.metadata.json or *.profile.metadata.json made by TREx",
+        )
+    return data
+
+
+def read_device_metadata(path: str | Path, device: int = 0) -> dict:
+    """Read TREx's older device file ``*.metadata.json`` (a list of per-GPU dicts)."""
+    data = _load_json(path, "device metadata")
+    if isinstance(data, dict):
+        return data
+    if not isinstance(data, list) or not data or not isinstance(data[device], dict):
+        raise ResultError(
+            f"{path} is not a TREx device metadata file (expected a list of objects)",
+            hint="pass the *.metadata.json TREx wrote next to the engine",
+        )
+    return data[device]
+
+
+#: statistics in TREx's 5- and 7-value lists, in the order trtexec prints them. The 5-value
+#: form has one percentile: 99%, trtexec's default before 8.5 (log-8.2.5-...-notebook.log prints
+#: ``Percentile: 99``); the 7-value form has 8.5+'s default 90,95,99 (log-10.16.1-onnx-default-run).
+_STAT_KEYS = {
+    4: ("min", "max", "mean", "median"),
+    5: ("min", "max", "mean", "median", "p99"),
+    7: ("min", "max", "mean", "median", "p90", "p95", "p99"),
+}
+
+
+def trex_performance(profile_metadata: dict) -> dict[str, Any]:
+    """Turn TREx's ``performance_summary`` into the shape ``parse_log`` gives.
+
+    Returns ``{"Throughput": qps, "Latency": {"min": ms, ...}, ..., "Total Host Walltime": s}``.
+    """
+    section = profile_metadata.get("performance_summary", profile_metadata)
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        if isinstance(value, list):
+            names = _STAT_KEYS.get(len(value)) or tuple(f"stat{i}" for i in range(len(value)))
+            out[key] = {n: float(v) for n, v in zip(names, value, strict=False)}
+        elif isinstance(value, int | float):
+            out[key] = float(value)
+    return out
