@@ -1,0 +1,246 @@
+"""spec.py: shape profiles, precisions and BuildSpec <-> trtexec flags."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from trt_magic.errors import UsageError
+from trt_magic.spec import (
+    BuildSpec,
+    Precision,
+    ShapeProfile,
+    ShapeRange,
+    format_shape,
+    parse_shapes,
+)
+
+HELP_VERSIONS = ("8.6.1", "10.0.1", "10.6.0", "10.16.1")
+
+
+def help_flags(data_dir, version: str) -> set[str]:
+    text = (data_dir / "trtexec" / f"help-trtexec-{version}.txt").read_text()
+    return set(re.findall(r"^\s+(--[A-Za-z0-9]+)", text, flags=re.M))
+
+
+def resnet_profile() -> ShapeProfile:
+    return ShapeProfile(
+        dims={"IMAGES": ("batch", 3, 224, 224)},
+        ranges={"IMAGES": ShapeRange((1, 3, 224, 224), (8, 3, 224, 224), (16, 3, 224, 224))},
+        dtypes={"IMAGES": "float32"},
+    )
+
+
+def test_classic_recipe_flags():
+    # the FP16 command of the classic resnet50 recipe, plus the exports we always ask for
+    spec = BuildSpec(
+        "/models/resnet50.onnx",
+        profile=resnet_profile(),
+        precisions=(Precision.FP16,),
+        opt_level=5,
+        hardware_compat="ampere+",
+        input_formats="fp32:chw",
+    )
+    assert spec.to_args() == [
+        "--onnx=/models/resnet50.onnx",
+        "--saveEngine=/models/resnet50_FP16_AMPERE+.plan",
+        "--minShapes=IMAGES:1x3x224x224",
+        "--optShapes=IMAGES:8x3x224x224",
+        "--maxShapes=IMAGES:16x3x224x224",
+        "--fp16",
+        "--builderOptimizationLevel=5",
+        "--hardwareCompatibilityLevel=ampere+",
+        "--inputIOFormats=fp32:chw",
+        "--profilingVerbosity=detailed",
+        "--exportLayerInfo=/models/resnet50_FP16_AMPERE+.plan.graph.json",
+        "--exportProfile=/models/resnet50_FP16_AMPERE+.plan.profile.json",
+    ]
+    assert spec.to_args(onnx=False)[0].startswith("--saveEngine=")
+
+
+def test_engine_name_follows_precision_and_compat():
+    spec = BuildSpec("model/m.onnx")
+    assert spec.engine_path() == "model/m_FP32_NONE.plan"
+    spec.precisions = (Precision.FP16, Precision.INT8)
+    spec.hardware_compat = "sameComputeCapability"
+    assert spec.engine_path() == "model/m_FP16-INT8_SAMECC.plan"
+    spec.engine = "out/x.plan"
+    assert spec.engine_path() == "out/x.plan"
+    assert spec.layer_info_path() == "out/x.plan.graph.json"
+
+
+@pytest.mark.parametrize(
+    "field,value,flag",
+    [
+        ("tf32", False, "--noTF32"),
+        ("workspace_mib", 1024, "--memPoolSize=workspace:1024"),
+        ("output_formats", "fp16:chw", "--outputIOFormats=fp16:chw"),
+        ("opt_level", 0, "--builderOptimizationLevel=0"),
+    ],
+)
+def test_option_flags(field, value, flag):
+    spec = BuildSpec("m.onnx", **{field: value})
+    assert flag in spec.to_args()
+
+
+def test_every_written_flag_exists_in_real_help(data_dir):
+    spec = BuildSpec(
+        "m.onnx",
+        profile=resnet_profile(),
+        precisions=tuple(Precision),
+        tf32=False,
+        opt_level=4,
+        hardware_compat="ampere+",
+        workspace_mib=512,
+        input_formats="fp16:chw",
+        output_formats="fp16:chw",
+    )
+    known = help_flags(data_dir, "10.16.1")
+    written = {a.split("=")[0] for a in spec.to_args()}
+    assert written <= known, written - known
+
+
+def test_precision_flags_match_help_texts(data_dir):
+    # what the version facts in the editor rely on: bf16 and stronglyTyped arrive in 10.0
+    flags = {v: help_flags(data_dir, v) for v in HELP_VERSIONS}
+    for precision in Precision:
+        if precision.flag:
+            assert precision.flag in flags["10.16.1"]
+    assert "--bf16" not in flags["8.6.1"] and "--bf16" in flags["10.0.1"]
+    assert "--stronglyTyped" not in flags["8.6.1"] and "--stronglyTyped" in flags["10.0.1"]
+    assert "--fp8" in flags["8.6.1"]
+    assert "--workspace" in flags["8.6.1"] and "--workspace" not in flags["10.0.1"]
+
+
+def test_profile_validation_messages():
+    profile = resnet_profile()
+    assert profile.validate() == []
+    profile.ranges["IMAGES"] = ShapeRange((0, 3, 224, 224), (8, 3, 224, 224), (4, 3, 225, 224))
+    problems = profile.validate()
+    messages = [p.message for p in problems]
+    assert "IMAGES[0] (batch): min must be >= 1" in messages
+    assert "IMAGES[0] (batch): opt 8 > max 4" in messages
+    assert "IMAGES[2] is static 224; max 225 differs" in messages
+    assert {(p.axis, p.which) for p in problems} == {(0, "min"), (0, "max"), (2, "max")}
+    with pytest.raises(UsageError, match="min must be >= 1"):
+        BuildSpec("m.onnx", profile=profile).to_args()
+
+
+def test_missing_range_and_unknown_input():
+    profile = ShapeProfile(dims={"x": (None, 4)}, ranges={"y": ShapeRange((1,), (1,), (1,))})
+    messages = [p.message for p in profile.validate()]
+    assert "x: no min/opt/max shape" in messages
+    assert "y: the model has no such input" in messages
+
+
+def test_static_model_writes_no_shape_flags():
+    profile = ShapeProfile(dims={"x": (1, 3, 8, 8)})
+    args = BuildSpec("m.onnx", profile=profile).to_args()
+    assert not any("Shapes=" in a for a in args)
+
+
+def test_from_args_round_trip():
+    spec = BuildSpec(
+        "/models/resnet50.onnx",
+        profile=resnet_profile(),
+        precisions=(Precision.INT8, Precision.FP16),
+        tf32=False,
+        opt_level=5,
+        hardware_compat="ampere+",
+        workspace_mib=2048,
+        extra="--verbose --timingCacheFile=cache.bin",
+    )
+    line = "trtexec " + spec.to_flags()
+    back = BuildSpec.from_args(line)
+    assert back.to_args() == spec.to_args()
+    assert back.engine is None  # the default name stays a default
+    assert back.extra == "--verbose --timingCacheFile=cache.bin"
+    assert back.precisions == (Precision.INT8, Precision.FP16)
+
+
+def test_from_args_reads_the_cookbook_command(data_dir):
+    # the first line of a real 10.16.1 log is the exact command
+    log = data_dir / "trtexec" / "log-10.16.1-build-fp16-dynamic-skipInference-verbose.log"
+    first = log.read_text().splitlines()[0]
+    command = first.split(" # ", 1)[1]
+    spec = BuildSpec.from_args(command)
+    assert spec.onnx.endswith("model-trained.onnx")
+    assert spec.engine == "model-trained.trt"
+    assert spec.precisions == (Precision.FP16,)
+    assert spec.tf32 is False
+    assert spec.workspace_mib == 1024
+    assert spec.opt_level == 5
+    assert spec.profile.ranges["x"] == ShapeRange((1, 1, 28, 28), (4, 1, 28, 28), (16, 1, 28, 28))
+    assert spec.profile.dims["x"] == (None, 1, 28, 28)
+    assert spec.extra == (
+        "--timingCacheFile=model-trained.TimingCache --maxAuxStreams=4 --skipInference --verbose"
+    )
+
+
+def test_from_args_uses_model_dims():
+    model = ShapeProfile(dims={"x": ("batch", 3)}, dtypes={"x": "float32"})
+    spec = BuildSpec.from_args(
+        "--onnx=m.onnx --minShapes=x:1x3 --optShapes=x:2x3 --maxShapes=x:4x3", profile=model
+    )
+    assert spec.profile.dims["x"] == ("batch", 3)
+    assert spec.profile.dtypes == {"x": "float32"}
+
+
+def test_from_args_needs_onnx():
+    with pytest.raises(UsageError, match="--onnx"):
+        BuildSpec.from_args("--fp16")
+    assert BuildSpec.from_args("--fp16", onnx="m.onnx").precisions == (Precision.FP16,)
+
+
+@pytest.mark.parametrize(
+    "pool,mib",
+    [("workspace:1024MiB", 1024), ("workspace:2G", 2048), ("workspace:512", 512)],
+)
+def test_workspace_spellings(pool, mib):
+    spec = BuildSpec.from_args(f"--onnx=m.onnx --memPoolSize={pool}")
+    assert spec.workspace_mib == mib and spec.extra == ""
+
+
+def test_other_pools_stay_extra():
+    spec = BuildSpec.from_args("--onnx=m.onnx --memPoolSize=dlaSRAM:1")
+    assert spec.workspace_mib is None and spec.extra == "--memPoolSize=dlaSRAM:1"
+
+
+def test_parse_shapes_quoted_names_and_scalars():
+    # grammar from the 10.16.1 --help: quoted names, "scalar" or nothing after the colon
+    assert parse_shapes("'in:0':1x3,b:scalar,c:") == {"in:0": (1, 3), "b": (), "c": ()}
+    assert format_shape(()) == "scalar"
+    profile = ShapeProfile(
+        dims={"in:0": (None, 3)}, ranges={"in:0": ShapeRange((1, 3), (2, 3), (4, 3))}
+    )
+    assert profile.shape_flags()[0] == "--minShapes='in:0':1x3"
+    with pytest.raises(UsageError, match="NxNxN"):
+        parse_shapes("x:1xa")
+
+
+def test_invalid_options_are_reported():
+    spec = BuildSpec("m.onnx", opt_level=7, hardware_compat="turing", workspace_mib=0, extra='"')
+    problems = " | ".join(spec.validate())
+    assert "level 7" in problems and "turing" in problems
+    assert "workspace 0" in problems and "other flags" in problems
+
+
+def test_dict_round_trip_is_json():
+    spec = BuildSpec("m.onnx", profile=resnet_profile(), precisions=(Precision.BF16,))
+    again = BuildSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+
+
+def test_with_precision_resets_names():
+    spec = BuildSpec("m.onnx", engine="x.plan", precisions=(Precision.FP16, Precision.INT8))
+    one = spec.with_precision(Precision.INT8)
+    assert one.precisions == (Precision.INT8,) and one.engine_path() == "m_INT8_NONE.plan"
+
+
+def test_precision_parse():
+    assert Precision.parse("fp16") is Precision.FP16
+    assert Precision.parse("--stronglyTyped") is Precision.STRONGLY_TYPED
+    with pytest.raises(UsageError, match="unknown precision"):
+        Precision.parse("fp64")
