@@ -250,5 +250,107 @@ HELP = [
     "trtexec/help-trtexec-10.16.1.txt",
 ]
 
-#: trtexec logs (filled in with the log parser's facts; see LOGS below)
-LOGS: dict[str, dict] = {}
+#: trtexec logs. Figures as printed: throughput in qps, latencies in ms, totals in s.
+#: "latency": (median, p99) of the Latency line; "gpu": (median, p99) of GPU Compute Time;
+#: "totals": (Total Host Walltime, Total GPU Compute Time); "engine_mib": (size, exact?).
+# fmt: off
+LOGS: dict[str, dict] = {
+    "trtexec/log-10.16.1-onnx-default-run.log": {
+        "status": "passed", "version": "10.16.1", "build": "b11",
+        "device": "NVIDIA H100 PCIe", "cc": "9.0", "memory": "81081 MiB", "precision": "FP32",
+        "build_time_s": 8.09138, "engine_mib": (12.5744, True),
+        "throughput": 15374.3, "latency": (0.0440674, 0.0512695), "gpu": (0.0361328, 0.041748),
+        "latency_p90": 0.0450439, "totals": (3.00013, 1.6586), "warnings": 4,
+        "warning": "GPU compute time is unstable, with coefficient of variance = 6.58751%.",
+        "command": ["--onnx=/work/trt-samples-for-hackathon-cn/cookbook/00-Data/model/model-trained.onnx"],
+    },
+    "trtexec/log-10.14.1-onnx-default-run.log": {
+        "status": "passed", "version": "10.14.1", "build": "b48",
+        "device": "NVIDIA RTX 6000 Ada Generation", "cc": "8.9", "precision": "FP32",
+        "build_time_s": 2.60577, "engine_mib": (12.5724, True),
+        "throughput": 23188.6, "latency": (0.0383301, 0.046875), "gpu": (0.0285645, 0.0368652),
+        "totals": (3.00014, 2.00097), "warnings": 4,
+    },
+    "trtexec/log-10.16.0-FAILED-custom-op-plugin-not-found.log": {
+        "status": "failed", "version": "10.16.0", "build": "b72",
+        "device": "NVIDIA RTX 6000 Ada Generation", "precision": "FP32",
+        "throughput": None, "errors": 8, "warnings": 1,
+        "error": 'ERROR: onnxOpCheckers.cpp:923 In function checkFallbackPluginImporter: [6] creator && "Plugin not found',
+        "last_error": "Engine set up failed",
+        "command": ["--onnx=/cookbook/00-Data/model/model-addscalar.onnx", "--plugins=./AddScalarPlugin.so"],
+    },
+    "trtexec/log-10.16.1-build-fp16-dynamic-skipInference-verbose.log": {
+        "status": "passed", "version": "10.16.1", "device": "NVIDIA H100 PCIe",
+        "precision": "FP32+FP16", "build_time_s": 24.4854, "engine_mib": (6.42511, True),
+        "throughput": None, "warnings": 10,
+        "warning": "Weakly-typed networks have been deprecated in TensorRT.",
+    },
+    "trtexec/log-10.16.1-dumpLayerInfo-skipInference.log": {
+        "status": "passed", "version": "10.16.1", "precision": "FP32",
+        "build_time_s": 8.05109, "engine_mib": (12.5765, True), "throughput": None,
+    },
+    "trtexec/log-10.16.1-dumpOutput.log": {
+        "status": "passed", "version": "10.16.1", "precision": None, "build_time_s": None,
+        "engine_mib": (6.0, False), "throughput": 12827.1, "latency": (0.0616455, 0.0704346),
+        "gpu": (0.0537109, 0.0620117), "totals": (3.00013, 2.02113), "bindings": 3,
+    },
+    "trtexec/log-10.16.1-dumpProfile-exportProfile.log": {
+        "status": "passed", "version": "10.16.1", "engine_mib": (6.0, False),
+        "throughput": None, "profile_rows": 15, "profile_iterations": 18362,
+        "profile_row": ("node_conv2d_1_myl3_1", 209.98, 0.0114, 0.0113, 13.7),
+        "profile_row_spaces": "Reformatting CopyNode for Input Tensor 0 to {ForeignNode[node_conv2d_1...node_relu_1]}",
+    },
+    "trtexec/log-10.16.1-loadEngine-inference-verbose.log": {
+        "status": "passed", "version": "10.16.1", "throughput": 24896.9,
+        "latency": (0.0388184, 0.0390625), "gpu": (0.0388184, 0.0390625),
+        "totals": (3.00005, 2.89541), "warnings": 0,
+        "command": ["--loadEngine=model-trained.trt", "--shapes=x:4x1x28x28", "--noDataTransfers",
+                    "--useSpinWait", "--useCudaGraph", "--verbose"],
+    },
+    "trtexec/log-10.16.1-plugins-deprecated-flag.log": {
+        "status": "passed", "version": "10.16.1", "engine_mib": (0.00301743, True),
+        "build_time_s": 0.643486, "throughput": 27315.5, "latency": (0.0128174, 0.0178223),
+        "totals": (3.00006, 0.439586), "warnings": 6,
+        "warning": "--plugins flag has been deprecated, use --staticPlugins flag instead.",
+    },
+    "trtexec/log-7.x-resnet50-onnx-explicitBatch-notebook.log": {
+        "status": "passed", "version": None, "legacy": True, "device": "Tesla V100-DGXS-16GB",
+        "cc": "7.0", "precision": "FP32", "build_time_s": 48.3635, "engine_mib": (None, True),
+        "throughput": 0.0, "latency": (2.17676, 2.19336), "gpu": (2.11353, 2.12988),
+        "totals": (3.00755, 2.97245), "warnings": 1,
+    },
+    "trtexec/log-8.2-FAILED-pad-reflect-parse-excerpt.txt": {
+        "status": "failed", "version": "8.2.4", "throughput": None,
+        "error": "Error Code 4: Internal Error (Reshape_3: IShuffleLayer applied to shape tensor",
+        "error2": "ERROR: parsers/onnx/ModelImporter.cpp:179 In function parseGraph: [6] Invalid Node - Pad_13",
+        "last_error": "Engine set up failed",
+        "command": ["--onnx=unit.onnx", "--shapes=input:1x3x64x64", "--buildOnly"],
+    },
+    "trtexec/log-8.2.5-mobilenetv2-qat-int8-notebook.log": {
+        "status": "passed", "version": "8.2.5", "device": "NVIDIA Graphics Device", "cc": "8.0",
+        "precision": "FP32+INT8", "build_time_s": 25.2523, "engine_mib": (2.0, False),
+        "throughput": 324.544, "latency": (4.68481, 4.86353), "gpu": (1.61377, 1.69678),
+        "latency_p90": None, "totals": (3.0073, 1.57787), "warnings": 7,
+    },
+    "trtexec/log-8.5.2-yolov8seg-fp16-workspace-deprecated.log": {
+        "status": "passed", "version": "8.5.2", "device": "NVIDIA GeForce RTX 3090", "cc": "8.6",
+        "precision": "FP32+FP16", "build_time_s": 351.008, "engine_mib": (8.0, False),
+        "throughput": 196.933, "latency": (9.76929, 9.89069), "gpu": (4.9054, 5.02271),
+        "totals": (3.01626, 2.91731), "warnings": 8,
+        "warning": "--workspace flag has been deprecated by --memPoolSize flag.",
+        # line 1 is a shell prompt: kept raw
+        "unknown": "root@deepstream-triton-jupyter-6:",
+    },
+    "trtexec/log-8.6.0-build-fp16-dynamic-skipInference-verbose.log": {
+        "status": "passed", "version": "8.6.0", "device": "NVIDIA GeForce RTX 3090",
+        "precision": "FP32+FP16", "build_time_s": 9.55249, "engine_mib": (6.0, False),
+        "throughput": None, "warnings": 6,
+    },
+    "trtexec/log-8.6.1-segformer-build-verbose-workspace-plugin.log": {
+        "status": "passed", "version": "8.6.1", "device": "Tesla T4", "cc": "7.5",
+        "precision": "FP32", "build_time_s": 263.679, "engine_mib": (55.0, False),
+        "throughput": 9.40936, "latency": (102.379, 112.963), "gpu": (100.525, 111.161),
+        "totals": (3.40087, 3.24432), "warnings": 0,
+    },
+}
+# fmt: on

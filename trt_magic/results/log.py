@@ -1,0 +1,290 @@
+"""Parse a trtexec console log (stdlib only, one pass, tolerant of lines it does not know).
+
+Layouts seen in the real logs of tests/data/trtexec/:
+
+- 8.x/10.x: ``&&&& RUNNING TensorRT.trtexec [TensorRT v101601] [b11] # trtexec ...`` banner,
+  ``=== Build Options ===``-style sections of ``key: value`` lines, ``=== Performance summary ===``
+  with ``Latency: min = ... ms, ..., percentile(99%) = ... ms`` lines, ``&&&& PASSED``/``FAILED``.
+- 7.x (log-7.x-resnet50-onnx-explicitBatch-notebook.log): no version in the banner, and instead of
+  a performance summary ``Host Latency`` / ``min: ... ms (end to end ... ms)`` blocks.
+- Mixed text (log-8.2-FAILED-pad-reflect-parse-excerpt.txt): a log pasted inside notes, with the
+  Python API's ``[TRT] [E]`` tag order and untagged ``ERROR:`` / ``Error Code`` lines.
+- A shell prompt before the banner (log-8.5.2-yolov8seg-fp16-workspace-deprecated.log).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exports import ProfileRecord
+
+# "[07/07/2026-02:10:45] [I] [TRT] message"; the Python API writes "[date] [TRT] [E] message"
+_LINE = re.compile(
+    r"^\[(\d\d/\d\d/\d{4}-\d\d:\d\d:\d\d)\] (?:\[TRT\] )?\[([IWEVF])\](?: (?:\[TRT\] )?(.*))?$"
+)
+_BANNER = re.compile(
+    r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec(?: \[TensorRT v(\d+)\])?(?: \[(b\d+)\])? # (.*)$"
+)
+_SECTION = re.compile(r"^=== (.+?) ===$")
+_STAT = re.compile(r"(\w+(?:\(\d+(?:\.\d+)?%\))?) = ([-+\d.eE]+) ms")
+_NUMBER = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+_PROFILE_ROW = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+(?:{_NUMBER}\s+)?{_NUMBER}\s+(\S.*)$")
+_TRACE_AVG = re.compile(
+    rf"Average on \d+ runs - GPU latency: {_NUMBER} ms - Host latency: {_NUMBER} ms"
+    rf".*?enqueue {_NUMBER} ms"
+)
+_BINDING = re.compile(
+    r"^(Input|Output) binding for (.+) with dimensions (\S+) and type (\S+) is created"
+)
+# error text found in untagged lines (mixed text, continuation lines)
+_UNTAGGED_ERROR = re.compile(r"\bERROR:|\bError\[\d+\]|\bError Code \d+|\bINVALID_NODE\b")
+# the 7.x statistics block (log-7.x-...-notebook.log)
+_LEGACY_STAT = re.compile(rf"^(min|max|mean|median|percentile): {_NUMBER} ms(?: at (\d+)%)?")
+_LEGACY_E2E = re.compile(rf"end to end {_NUMBER} ms")
+_LEGACY_BLOCKS = {
+    "Host Latency": "Latency",
+    "Enqueue Time": "Enqueue Time",
+    "GPU Compute": "GPU Compute Time",
+}
+# sections whose lines are not key: value settings
+_NOT_SETTINGS = ("Trace details", "Explanations of the performance metrics", "Profile")
+
+
+@dataclass
+class ParsedLog:
+    """What a trtexec log says. Fields are None/empty when the log does not say it."""
+
+    status: str | None = None  # "passed" | "failed" (from the &&&& line) | None
+    command: list[str] = field(default_factory=list)  # trtexec argv after "trtexec"
+    command_line: str = ""
+    tensorrt_version: str | None = None  # "10.16.1" (version line, else the banner)
+    trtexec_build: str | None = None  # "b11"
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
+    build_time_s: float | None = None
+    engine_size_mib: float | None = None
+    engine_size_exact: bool = True  # False when only the rounded "Loaded engine size: N MiB"
+    deserialize_time_s: float | None = None
+    performance: dict[str, Any] = field(default_factory=dict)
+    profile: list[ProfileRecord] = field(default_factory=list)  # --dumpProfile table
+    profile_iterations: int | None = None
+    trace_averages: list[tuple[float, float, float]] = field(default_factory=list)
+    bindings: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # untagged lines not understood, kept raw
+    legacy: bool = False  # the 7.x layout (no performance summary)
+    line_count: int = 0
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.status is None else self.status == "passed"
+
+    @property
+    def device(self) -> dict[str, str]:
+        """GPU name, compute capability, memory, SMs as printed in ``=== Device Information ===``."""
+        info = self.sections.get("Device Information", {})
+        keys = {"name": "Selected Device", "compute_capability": "Compute Capability",
+                "memory": "Device Global Memory", "sms": "SMs"}  # fmt: skip
+        return {k: info[v] for k, v in keys.items() if info.get(v)}
+
+    @property
+    def precision(self) -> str | None:
+        """The ``Precision`` build option, e.g. ``FP32+FP16`` (None for --loadEngine runs)."""
+        return self.sections.get("Build Options", {}).get("Precision") or None
+
+    @property
+    def precisions(self) -> list[str]:
+        return self.precision.split("+") if self.precision else []
+
+
+def _decode_banner_version(digits: str | None) -> str | None:
+    """``8205`` -> 8.2.5, ``101601`` -> 10.16.1 (banners of log-8.2.5... and log-10.16.1...)."""
+    if not digits or len(digits) not in (4, 6):
+        return None
+    if len(digits) == 4:
+        return f"{digits[0]}.{digits[1]}.{int(digits[2:])}"
+    return f"{int(digits[:2])}.{int(digits[2:4])}.{int(digits[4:])}"
+
+
+def _stat_name(raw: str) -> str:
+    """``percentile(99%)`` -> ``p99``; ``min`` stays ``min``."""
+    m = re.match(r"percentile\((\d+(?:\.\d+)?)%\)", raw)
+    return (
+        f"p{m.group(1).rstrip('0').rstrip('.') if '.' in m.group(1) else m.group(1)}" if m else raw
+    )
+
+
+def _perf_value(key: str, value: str) -> Any:
+    """Turn one ``Performance summary`` value into a float or a dict of statistics in ms."""
+    stats = _STAT.findall(value)
+    if stats:
+        return {_stat_name(name): float(number) for name, number in stats}
+    m = re.match(_NUMBER, value.strip())
+    return float(m.group(1)) if m else value
+
+
+class _Parser:
+    """One pass over the lines; ``feed`` each line, then read ``log``."""
+
+    def __init__(self) -> None:
+        self.log = ParsedLog()
+        self.section: str | None = None
+        self.legacy_block: str | None = None
+        self.in_profile = False
+        self.continue_error = False
+
+    def feed(self, line: str) -> None:
+        m = _LINE.match(line)
+        if m is None:
+            self._untagged(line)
+            return
+        severity, message = m.group(2), (m.group(3) or "").rstrip()
+        self.continue_error = False
+        if severity == "E":
+            self._add_error(message)
+            self.continue_error = message.endswith(":")
+        elif severity == "W":
+            self.log.warnings.append(message)
+        elif severity == "I":
+            self._info(message)
+
+    def _add_error(self, message: str) -> None:
+        if message and message not in self.log.errors:
+            self.log.errors.append(message)
+
+    def _untagged(self, line: str) -> None:
+        text = line.strip()
+        banner = _BANNER.search(text)
+        if banner:
+            self._banner(*banner.groups())
+        elif self.continue_error and text:
+            # "ERROR: onnxOpCheckers.cpp:923 In function ...:" continues on the next line
+            # (log-10.16.0-FAILED-custom-op-plugin-not-found.log)
+            self.log.errors[-1] = f"{self.log.errors[-1]} {text}"
+            self.continue_error = False
+        elif _UNTAGGED_ERROR.search(text):
+            self._add_error(text)
+        elif text:
+            self.log.unknown.append(line.rstrip("\n"))
+
+    def _banner(self, state: str, digits: str | None, build: str | None, command: str) -> None:
+        if state != "RUNNING":
+            self.log.status = state.lower()
+        if not self.log.command_line:
+            self.log.command_line = command.strip()
+            argv = command.split()
+            self.log.command = argv[1:] if argv and argv[0].endswith("trtexec") else argv
+        if digits and not self.log.tensorrt_version:
+            self.log.tensorrt_version = _decode_banner_version(digits)
+        self.log.trtexec_build = self.log.trtexec_build or build
+
+    def _info(self, message: str) -> None:
+        header = _SECTION.match(message)
+        if header:
+            self._enter_section(header.group(1))
+            return
+        if not message:
+            self.section, self.legacy_block, self.in_profile = None, None, False
+            return
+        if self.in_profile and self._profile_row(message):
+            return
+        if self.section is not None and self.section not in _NOT_SETTINGS:
+            key, sep, value = message.partition(":")
+            if sep:
+                self.log.sections[self.section][key.strip()] = value.strip()
+                return
+        self._facts(message)
+
+    def _enter_section(self, name: str) -> None:
+        self.legacy_block = None
+        self.in_profile = name.startswith("Profile")
+        if self.in_profile:
+            it = re.search(r"(\d+) iterations", name)
+            self.log.profile_iterations = int(it.group(1)) if it else None
+            self.section = "Profile"
+            return
+        self.section = name
+        self.log.sections.setdefault(name, {})
+
+    def _profile_row(self, message: str) -> bool:
+        m = _PROFILE_ROW.match(message)
+        if not m:
+            return message.lstrip().startswith("Time(ms)")  # the header row
+        total, avg, median, pct, name = m.groups()
+        if name.strip() != "Total":
+            self.log.profile.append(
+                ProfileRecord(
+                    name.strip(),
+                    float(total),
+                    float(avg),
+                    None if median is None else float(median),
+                    float(pct),
+                )  # fmt: skip
+            )
+        return True
+
+    def _facts(self, message: str) -> None:
+        """Single-line facts outside the sections."""
+        log = self.log
+        if message.startswith("TensorRT version:"):
+            log.tensorrt_version = message.split(":", 1)[1].strip()
+        elif m := re.match(rf"Engine built in {_NUMBER} sec", message):
+            log.build_time_s = float(m.group(1))
+        elif m := re.match(rf"Created engine with size: {_NUMBER} MiB", message):
+            log.engine_size_mib, log.engine_size_exact = float(m.group(1)), True
+        elif m := re.match(rf"Loaded engine size: {_NUMBER} MiB", message):
+            if log.engine_size_mib is None:  # 8.x prints only this rounded figure
+                log.engine_size_mib, log.engine_size_exact = float(m.group(1)), False
+        elif m := re.match(rf"Engine deserialized in {_NUMBER} sec", message):
+            log.deserialize_time_s = float(m.group(1))
+        elif m := _TRACE_AVG.match(message):
+            log.trace_averages.append(tuple(float(g) for g in m.groups()))
+        elif m := _BINDING.match(message):
+            kind, name, dims, dtype = m.groups()
+            log.bindings.append({"kind": kind.lower(), "name": name, "dims": dims, "dtype": dtype})
+        else:
+            self._legacy(message)
+
+    def _legacy(self, message: str) -> None:
+        """The 7.x statistics blocks (``Host Latency`` then ``min: 2.16614 ms (end to end ...)``)."""
+        if message in _LEGACY_BLOCKS:
+            self.legacy_block = _LEGACY_BLOCKS[message]
+            self.log.legacy = True
+            return
+        if self.legacy_block is None:
+            return
+        perf = self.log.performance
+        m = _LEGACY_STAT.match(message)
+        if m:
+            stat, value, pct = m.groups()
+            name = f"p{pct}" if stat == "percentile" and pct else stat
+            perf.setdefault(self.legacy_block, {})[name] = float(value)
+            e2e = _LEGACY_E2E.search(message)
+            if e2e and self.legacy_block == "Latency":
+                perf.setdefault("End-to-End Host Latency", {})[name] = float(e2e.group(1))
+        elif m := re.match(rf"throughput: {_NUMBER} qps", message):
+            perf["Throughput"] = float(m.group(1))
+        elif m := re.match(rf"walltime: {_NUMBER} s", message):
+            perf["Total Host Walltime"] = float(m.group(1))
+        elif m := re.match(rf"total compute time: {_NUMBER} s", message):
+            perf["Total GPU Compute Time"] = float(m.group(1))
+
+    def finish(self) -> ParsedLog:
+        summary = self.log.sections.pop("Performance summary", None)
+        if summary:
+            self.log.performance = {k: _perf_value(k, v) for k, v in summary.items()}
+        return self.log
+
+
+def parse_log(text: str) -> ParsedLog:
+    """Parse the text of a trtexec log. Never raises on unknown or partial input."""
+    parser = _Parser()
+    count = 0
+    for line in text.splitlines():
+        parser.feed(line)
+        count += 1
+    log = parser.finish()
+    log.line_count = count
+    return log
