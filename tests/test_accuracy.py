@@ -1,0 +1,240 @@
+"""The accuracy check: exportOutput reading, comparison rules, inputs inside the profile, the
+ONNX Runtime reference, and (with Docker) the whole path through the test image's trtexec."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from accuracy_helpers import export_output_text, linear_model
+
+from trt_magic.accuracy import (
+    FP16_MAX,
+    build_report,
+    check_accuracy,
+    check_user_inputs,
+    choose_shapes,
+    compare_output,
+    error_histogram,
+    make_inputs,
+    onnx_inputs,
+    profile_from_args,
+    read_export_output,
+    reference_outputs,
+)
+from trt_magic.errors import ResultError, UsageError
+from trt_magic.results.run import Run
+
+# ------------------------------------------------------------------ reading --exportOutput
+
+
+def test_reads_the_writer_layout_with_several_outputs(tmp_path):
+    y = np.arange(6, dtype=np.float32).reshape(2, 3) / 7
+    z = np.array([3.0, -1.5], dtype=np.float32)
+    path = tmp_path / "out.json"
+    path.write_text(export_output_text({"y": y, "z": z}))
+    got = read_export_output(path)
+    assert list(got) == ["y", "z"]
+    assert got["y"].shape == (2, 3)
+    np.testing.assert_allclose(got["y"], y, rtol=1e-5)  # 6 significant digits
+    np.testing.assert_array_equal(got["z"], z)
+
+
+def test_reads_the_real_pasted_sample_layout(tmp_path):
+    # the layout of a real --exportOutput file pasted in a public repository (SOURCES.md)
+    text = (
+        "[\n"
+        '  { "name" : "probs_phone"\n'
+        '  , "dimensions" : "1x5"\n'
+        '  , "values" : [ 0.0435101, 0.0340782, 0.0555826, 0.195444, 0.671385 ]\n'
+        "  }\n"
+        ', { "name" : "probs_headset"\n'
+        '  , "dimensions" : "1x3"\n'
+        '  , "values" : [ 0.79014, 0.206794, 0.00306536 ]\n'
+        "  }\n"
+        "]\n"
+    )
+    path = tmp_path / "out.json"
+    path.write_text(text)
+    got = read_export_output(path)
+    assert got["probs_phone"].shape == (1, 5)
+    assert got["probs_headset"][0, 2] == pytest.approx(0.00306536)
+
+
+def test_non_finite_values_and_a_name_containing_inf(tmp_path):
+    arr = np.array([np.inf, -np.inf, np.nan, 1.0])
+    path = tmp_path / "out.json"
+    # glibc prints a negative NaN as -nan
+    path.write_text(export_output_text({"inf nan": arr}).replace("nan, 1", "-nan, 1"))
+    got = read_export_output(path)["inf nan"]
+    assert got[0] == math.inf and got[1] == -math.inf and math.isnan(got[2]) and got[3] == 1.0
+
+
+def test_zero_d_output(tmp_path):
+    path = tmp_path / "out.json"
+    path.write_text(export_output_text({"loss": np.array(2.5)}))
+    got = read_export_output(path)["loss"]
+    assert got.shape == () and float(got) == 2.5
+
+
+@pytest.mark.parametrize("text", ["", "not json", '{"name": "y"}', '[{"name": "y"}]'])
+def test_bad_export_output_is_a_result_error(tmp_path, text):
+    path = tmp_path / "out.json"
+    path.write_text(text)
+    with pytest.raises(ResultError, match="not a trtexec --exportOutput file"):
+        read_export_output(path)
+
+
+def test_missing_export_output_names_the_file(tmp_path):
+    with pytest.raises(ResultError, match="no --exportOutput file"):
+        read_export_output(tmp_path / "nope.json")
+
+
+# ------------------------------------------------------------------ comparing
+
+
+def test_identical_outputs_pass():
+    ref = np.linspace(-3, 3, 50)
+    o = compare_output("y", ref, ref.copy(), rtol=1e-3, atol=1e-3)
+    assert o.passed and o.max_abs_error == 0 and o.out_of_tolerance == 0
+
+
+def test_perturbed_past_tolerance_fails_with_the_right_figures():
+    ref = np.ones(100)
+    got = ref.copy()
+    got[:10] += 0.5  # 10% of the elements, 0.5 off
+    o = compare_output("y", ref, got, rtol=1e-3, atol=1e-3)
+    assert not o.passed
+    assert o.mismatched == 10 and o.out_of_tolerance == pytest.approx(0.1)
+    assert o.max_abs_error == pytest.approx(0.5) and o.max_rel_error == pytest.approx(0.5)
+
+
+def test_tolerance_is_atol_plus_rtol_times_reference():
+    ref = np.array([100.0, 0.0])
+    got = np.array([100.09, 0.0009])  # 0.09 <= 0.001 + 1e-3*100; 0.0009 <= 0.001
+    assert compare_output("y", ref, got, rtol=1e-3, atol=1e-3).passed
+    got[1] = 0.0011
+    assert not compare_output("y", ref, got, rtol=1e-3, atol=1e-3).passed
+
+
+def test_nan_and_inf_rules():
+    ref = np.array([np.nan, np.inf, 1.0])
+    assert compare_output("y", ref, ref.copy(), rtol=0, atol=0).passed
+    got = np.array([np.nan, np.inf, np.nan])
+    o = compare_output("y", ref, got, rtol=0, atol=0)
+    assert not o.passed and o.mismatched == 1 and o.max_abs_error == math.inf
+
+
+def test_shape_mismatch_fails_with_a_note():
+    o = compare_output("y", np.ones((2, 3)), np.ones(5), rtol=1, atol=1)
+    assert not o.passed and "differs" in o.note
+
+
+def test_same_size_other_shape_is_reshaped():
+    # trtexec prints the engine's shape, e.g. 1x10 where the reference is [10]
+    assert compare_output("y", np.ones(10), np.ones((1, 10)), rtol=0, atol=0).passed
+
+
+def test_fp16_overflow_is_explained():
+    ref = np.array([1.0, 70000.0, -80000.0])
+    got = np.array([1.0, np.inf, -np.inf])
+    o = compare_output("y", ref, got, rtol=1e-3, atol=1e-3)
+    assert not o.passed and o.fp16_overflow == 2
+    assert "65504" in o.note and "2 engine values became inf" in o.note
+    assert o.reference_max_abs == 80000.0 > FP16_MAX
+
+
+def test_inf_from_an_intermediate_overflow_is_explained():
+    o = compare_output("y", np.array([1.0, 2.0]), np.array([1.0, np.inf]), rtol=0, atol=0)
+    assert "overflowed FP16" in o.note
+
+
+def test_histogram_counts_every_element():
+    diff = np.array([0.0, 5e-7, 5e-4, 0.5, 50.0, np.inf])
+    hist = error_histogram(diff)
+    assert sum(c for _, c in hist) == diff.size
+    counts = dict(hist)
+    assert counts["< 1e-07"] == 1 and counts["1e-07..1e-06"] == 1 and counts[">= 10"] == 2
+
+
+def test_report_verdict_table_and_html():
+    ref = {"a": np.ones(4), "b": np.zeros(3)}
+    got = {"a": np.ones(4), "b": np.array([0.0, 0.0, 1.0])}
+    report = build_report(ref, got, rtol=1e-3, atol=1e-3, histogram=True)
+    assert not report.passed
+    assert [o.passed for o in report.outputs] == [True, False]
+    table = report.table
+    assert list(table["output"]) == ["a", "b"] and table["passed"].tolist() == [True, False]
+    html = report._repr_html_()
+    assert "accuracy FAILED" in html and "abs error histogram" in html
+    assert "FAIL" in repr(report)
+
+
+def test_report_flags_outputs_the_engine_did_not_export():
+    report = build_report({"a": np.ones(2)}, {}, rtol=1e-3, atol=1e-3)
+    assert not report.passed and "no values" in report.notes[0]
+
+
+# ------------------------------------------------------------------ inputs and reference
+
+
+@pytest.fixture
+def linear_onnx(tmp_path):
+    return linear_model(tmp_path / "linear.onnx")
+
+
+def test_onnx_inputs_and_shapes_from_the_profile(linear_onnx):
+    specs = onnx_inputs(linear_onnx)
+    assert [(s.name, s.dtype, s.shape, s.dynamic) for s in specs] == [
+        ("x", "float32", ["batch", 4], True)
+    ]
+    args = ["--onnx=m.onnx", "--minShapes=x:1x4", "--optShapes=x:8x4", "--maxShapes=x:16x4"]
+    profile = profile_from_args(args)
+    assert profile["opt"] == {"x": (8, 4)}
+    assert choose_shapes(specs, profile) == {"x": (8, 4)}
+    feed = make_inputs(specs, {"x": (8, 4)}, seed=1)
+    assert feed["x"].shape == (8, 4) and feed["x"].dtype == np.float32
+    assert np.all(np.abs(feed["x"]) <= 1)
+
+
+def test_dynamic_input_without_a_profile_is_a_usage_error(linear_onnx):
+    with pytest.raises(UsageError, match="dynamic dims") as info:
+        choose_shapes(onnx_inputs(linear_onnx), {})
+    assert "--optShapes" in info.value.hint
+
+
+def test_user_inputs_must_fit_the_profile(linear_onnx):
+    specs = onnx_inputs(linear_onnx)
+    profile = profile_from_args(["--minShapes=x:1x4", "--optShapes=x:2x4", "--maxShapes=x:4x4"])
+    ok = check_user_inputs(specs, {"x": np.zeros((3, 4), dtype=np.float64)}, profile)
+    assert ok["x"].dtype == np.float32
+    with pytest.raises(UsageError, match="outside the engine's profile"):
+        check_user_inputs(specs, {"x": np.zeros((5, 4))}, profile)
+    with pytest.raises(UsageError, match="missing"):
+        check_user_inputs(specs, {"y": np.zeros((1, 4))}, profile)
+
+
+def test_reference_comes_from_onnxruntime(linear_onnx):
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(linear_onnx))
+    w, b = (numpy_helper.to_array(i) for i in model.graph.initializer)
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    ref = reference_outputs(linear_onnx, {"x": x})
+    np.testing.assert_allclose(ref["y"], x @ w + b, rtol=1e-5)
+
+
+def test_replayed_run_cannot_be_checked(tmp_path, linear_onnx):
+    engine = tmp_path / "m.plan"
+    engine.write_bytes(b"x")
+    run = Run(backend="replay", files={"engine": engine})
+    with pytest.raises(UsageError, match="replayed run"):
+        check_accuracy(run, linear_onnx)
+
+
+def test_run_without_engine_is_a_usage_error(linear_onnx):
+    with pytest.raises(UsageError, match="saved no engine") as info:
+        check_accuracy(Run(backend="docker"), linear_onnx)
+    assert "--saveEngine" in info.value.hint
