@@ -1,0 +1,1 @@
+"""Rendering helpers: HTML builders (no IPython) and the live log view (live.py)."""

@@ -1,0 +1,170 @@
+"""Live log streaming: a capped, throttled view of a growing log.
+
+In a notebook the view is one ``display(..., display_id=True)`` output updated in place
+(``handle.update``), as TensorBoard's notebook layer does, showing the last ``max_lines`` lines with
+warnings and errors marked. Elsewhere lines are printed, up to ``max_lines``; after that only
+``[E]`` lines are, so a ``--verbose`` build (hundreds of thousands of lines) never floods anything.
+The full log is always on disk; the view says where.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where display handles update in place)."""
+    shell = sys.modules.get("IPython") and _shell()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    return get_ipython()
+
+
+def line_level(line: str) -> str:
+    """'error', 'warning' or '' for a trtexec log line (``[E]``/``[W]`` tags, ``&&&& FAILED``)."""
+    if "] [E] " in line or line.startswith("[E]") or "&&&& FAILED" in line:
+        return "error"
+    if "] [W] " in line or line.startswith("[W]"):
+        return "warning"
+    return ""
+
+
+_STYLE = {"error": "color:#b00020;font-weight:bold", "warning": "color:#a15c00"}
+
+
+class LiveLog:
+    """A capped live view of log lines.
+
+    Args:
+        title: first line of the view (what runs).
+        max_lines: most lines shown (the tail in a notebook, the head when printing).
+        mode: "notebook", "print" or "off"; None picks "notebook" inside a Jupyter kernel.
+        display_fn: ``IPython.display.display`` (injectable for tests).
+        interval: seconds between two notebook updates.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        max_lines: int = 200,
+        mode: str | None = None,
+        display_fn: Callable | None = None,
+        interval: float = 0.25,
+        stream=None,
+    ):
+        self.title = title
+        self.max_lines = max(1, max_lines)
+        self.mode = mode or ("notebook" if in_notebook() else "print")
+        self.tail: deque[str] = deque(maxlen=self.max_lines)
+        self.count = 0
+        self.errors = 0
+        self.warnings = 0
+        self.footer = ""
+        self._display_fn = display_fn
+        self._handle = None
+        self._interval = interval
+        self._last = 0.0
+        self._dirty = False
+        self._stream = stream
+
+    # -- feeding -------------------------------------------------------------------------------
+    def add(self, line: str) -> None:
+        """Add one log line (without its newline)."""
+        self.count += 1
+        level = line_level(line)
+        self.errors += level == "error"
+        self.warnings += level == "warning"
+        if self.mode == "off":
+            return
+        if self.mode == "print":
+            if self.count <= self.max_lines or level == "error":
+                self._print(line)
+            elif self.count == self.max_lines + 1:
+                self._print("... (more lines are not printed; errors still are)")
+            return
+        self.tail.append(line)
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self.refresh()
+
+    def note(self, text: str) -> None:
+        """Show a trt_magic message (not a trtexec line) in the view."""
+        self.add(f"[trt_magic] {text}")
+
+    def finish(self, footer: str = "") -> None:
+        """Show the final state (always, whatever the throttle)."""
+        self.footer = footer
+        if self.mode == "print" and footer:
+            self._print(footer)
+        elif self.mode == "notebook":
+            self._dirty = True
+            self.refresh()
+
+    # -- rendering -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self.mode != "notebook" or not self._dirty:
+            return
+        self._last = time.monotonic()
+        self._dirty = False
+        view = _HtmlText(self.to_html(), self.to_text())
+        if self._handle is None:
+            display = self._display_fn or _ipython_display()
+            self._handle = display(view, display_id=True)
+        else:
+            self._handle.update(view)
+
+    def to_text(self) -> str:
+        hidden = self.count - len(self.tail)
+        head = [self.title] + ([f"... {hidden:,} earlier lines not shown"] if hidden > 0 else [])
+        return "\n".join(head + list(self.tail) + ([self.footer] if self.footer else []))
+
+    def to_html(self) -> str:
+        hidden = self.count - len(self.tail)
+        rows = []
+        for line in self.tail:
+            style = _STYLE.get(line_level(line))
+            text = html.escape(line)
+            rows.append(f'<span style="{style}">{text}</span>' if style else text)
+        counts = f"{self.count:,} lines, {self.warnings} warnings, {self.errors} errors"
+        head = f"<b>{html.escape(self.title)}</b> <small>({counts})</small>"
+        more = f"<i>... {hidden:,} earlier lines not shown</i>\n" if hidden > 0 else ""
+        foot = f"<div>{html.escape(self.footer)}</div>" if self.footer else ""
+        body = "\n".join(rows)
+        return (
+            f"<div>{head}<pre style='max-height:24em;overflow:auto;font-size:85%'>"
+            f"{more}{body}</pre>{foot}</div>"
+        )
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._stream or sys.stdout, flush=False)
+
+
+class _HtmlText:
+    """A displayable with an HTML and a plain-text form."""
+
+    def __init__(self, html_text: str, plain: str):
+        self._html, self._plain = html_text, plain
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._plain
+
+
+def _ipython_display():
+    from IPython.display import display
+
+    return display

@@ -1,0 +1,160 @@
+"""The one small interface every backend implements, and what they share.
+
+A backend's whole contract is ``run(job) -> Run``: :class:`Job` says what to run (flags already
+mapped by ``trtexec/command.py``), :class:`LogSink` takes the output as it comes (full log to disk,
+live view, ``on_line``), and :func:`settle_outputs` gives engines their final names or removes
+partial ones. Backends: docker.py, local.py, replay.py.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..display.live import LiveLog, line_level
+from ..results.run import Run
+from ..trtexec.command import PathPlan
+
+
+@dataclass
+class Job:
+    """One trtexec invocation, ready for a backend."""
+
+    args: list[str]  # the user's flags (host paths)
+    plan: PathPlan  # the same mapped for the backend
+    sink: LogSink
+    image: str | None = None
+    gpus: str = "all"
+    timeout: float | None = None
+    cancel: threading.Event | None = None
+    transfer: str | None = None  # docker: "bind" | "copy" | None (auto)
+    docker_host: str | None = None
+    workdir: Path = field(default_factory=Path.cwd)
+    notes: list[str] = field(default_factory=list)
+
+    def deadline(self, started: float) -> float | None:
+        return None if self.timeout is None else started + self.timeout
+
+
+class Runner(Protocol):
+    """A backend: runs a :class:`Job` and returns its :class:`Run`."""
+
+    name: str
+
+    def run(self, job: Job) -> Run: ...
+
+
+class LogSink:
+    """Takes trtexec's output as it arrives: full log to a file, capped live view, ``on_line``."""
+
+    def __init__(
+        self,
+        log_path: Path | None,
+        live: LiveLog | None = None,
+        on_line: Callable[[str], None] | None = None,
+        tail_lines: int = 30,
+    ):
+        self.log_path = log_path
+        self.live = live
+        self.on_line = on_line
+        self.tail: deque[str] = deque(maxlen=tail_lines)
+        self.error_lines: list[str] = []
+        self.lines = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+        self._file = None
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def feed(self, chunk: bytes | str) -> None:
+        """Add raw output (any chunking); complete lines are dispatched."""
+        text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        if not text:
+            return
+        if self._file is not None:
+            self._file.write(text)
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self._line(line.rstrip("\r"))
+
+    def note(self, text: str) -> None:
+        """A trt_magic message: shown live, not written into trtexec's log."""
+        if self.live is not None:
+            self.live.note(text)
+
+    def _line(self, line: str) -> None:
+        self.lines += 1
+        self.tail.append(line)
+        if line_level(line) == "error" and len(self.error_lines) < 200:
+            self.error_lines.append(line)
+        if self.live is not None:
+            self.live.add(line)
+        if self.on_line is not None:
+            self.on_line(line)
+
+    def close(self) -> None:
+        rest = self._decoder.decode(b"", final=True)
+        if rest:
+            self.feed(rest)
+        if self._partial:
+            line, self._partial = self._partial, ""
+            self._line(line.rstrip("\r"))
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def settle_outputs(plan: PathPlan, ok: bool) -> None:
+    """Give engines written under a temporary name their final name (ok), or remove them."""
+    for ref in plan.refs:
+        tmp = ref.temp_host
+        if tmp is None or not tmp.exists():
+            continue
+        if ok:
+            os.replace(tmp, ref.host)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def status_for(exit_code: int | None, stopped: str | None) -> str:
+    """Run.status from the exit code, or why the run was stopped ("interrupted" / "timeout")."""
+    if stopped:
+        return stopped
+    return "passed" if exit_code == 0 else "failed"
+
+
+def summarize(run: Run, sink: LogSink, reproduce: str | None) -> str:
+    """The closing line(s) of the live view: PASSED / FAILED with [E] lines and how to reproduce."""
+    took = f"{run.duration_s:.1f} s" if run.duration_s is not None else ""
+    if run.status == "passed":
+        return f"trtexec PASSED in {took} (full log: {run.files.get('log', '-')})"
+    lines = [f"trtexec {run.status.upper()} after {took} (exit code {run.exit_code})"]
+    lines += [f"  {e}" for e in sink.error_lines[:20]]
+    if run.status == "failed":
+        lines += ["  last lines:"] + [f"    {t}" for t in list(sink.tail)[-10:]]
+    lines += [f"  {n}" for n in run.notes]
+    if reproduce:
+        lines.append(f"  reproduce by hand: {reproduce}")
+    lines.append(f"  full log: {run.files.get('log', '-')}")
+    return "\n".join(lines)
+
+
+def new_run(job: Job, backend: str) -> Run:
+    """A Run with the fields every backend fills the same way."""
+    return Run(
+        command=list(job.args),
+        status="running",
+        files=job.plan.files(),
+        backend=backend,
+        gpus=job.gpus,
+        started=time.time(),
+        notes=list(job.notes),
+    )

@@ -1,0 +1,343 @@
+"""The Docker backend: trtexec in the TensorRT container, through the Docker SDK (Engine API 1.41).
+
+Folders are bind-mounted (inputs read-only) on a local daemon; on a remote one (``DOCKER_HOST``
+tcp:// or ssh://) inputs go in and outputs come out through the archive calls (``transfer="copy"``).
+The container runs as the notebook user's uid:gid, is labelled ``trt_magic=1`` (leftovers of dead
+kernels are removed on the next run), and is removed however the run ends.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import socket
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+from ..errors import GpuRuntimeError, ImageError, RunnerError
+from ..results.run import Run
+from ..trtexec.command import docker_run_command, format_command
+from .base import Job, new_run, settle_outputs, status_for, summarize
+
+LABEL = "trt_magic"
+OWNER_LABEL = "trt_magic.owner"
+NO_GPU_RUNTIME = 'could not select device driver ""'
+_clients: dict[str, object] = {}
+
+
+def client_for(docker_host: str | None = None):
+    """A Docker client for ``docker_host`` (None: DOCKER_HOST or the local socket), reused."""
+    import docker
+
+    key = docker_host or os.environ.get("DOCKER_HOST", "")
+    client = _clients.get(key)
+    if client is None:
+        try:
+            if docker_host:
+                client = docker.DockerClient(base_url=docker_host, version="auto")
+            else:
+                client = docker.from_env(version="auto")
+        except docker.errors.DockerException as exc:
+            where = docker_host or os.environ.get("DOCKER_HOST") or "the local socket"
+            raise RunnerError(
+                f"no Docker engine answers at {where}.",
+                hint="start Docker (or set DOCKER_HOST), or use --backend local / --backend replay",
+                detail=str(exc),
+            ) from exc
+        _clients[key] = client
+    return client
+
+
+def base_url(client) -> str:
+    return str(client.api.base_url).replace(
+        "http+docker://localhost", "unix:///var/run/docker.sock"
+    )
+
+
+def is_local(client) -> bool:
+    """True when bind mounts reach our files (a unix socket or named pipe)."""
+    url = base_url(client)
+    return url.startswith(("unix://", "npipe://", "http+docker://"))
+
+
+def gpu_requests(gpus: str) -> list:
+    """``--gpus`` as DeviceRequests: "all", "none", "2" (device=2), "0,1"."""
+    from docker.types import DeviceRequest
+
+    gpus = (gpus or "all").replace(" ", "")
+    if gpus == "none":
+        return []
+    if gpus == "all":
+        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(client) -> int:
+    """Remove our containers whose kernel is gone (or that ended); return how many."""
+    me = socket.gethostname()
+    removed = 0
+    for c in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+        host, _, pid = c.labels.get(OWNER_LABEL, ":").partition(":")
+        ours_dead = host == me and pid.isdigit() and not _pid_alive(int(pid))
+        if ours_dead or c.status in ("exited", "created", "dead"):
+            if host == me and pid == str(os.getpid()) and c.status == "created":
+                continue  # being set up by another thread of this kernel
+            try:
+                c.remove(force=True)
+                removed += 1
+            except Exception:  # already gone: someone else cleaned it
+                pass
+    return removed
+
+
+def ensure_image(client, image: str, note) -> str:
+    """Return the image id, pulling the image (with progress) when it is missing."""
+    import docker
+
+    try:
+        return client.images.get(image).id
+    except docker.errors.ImageNotFound:
+        pass
+    note(f"image {image} is not on this Docker host: pulling it")
+    repo, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    try:
+        last = 0.0
+        for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
+            if "error" in event:
+                raise docker.errors.APIError(event["error"])
+            now = time.monotonic()
+            if now - last > 1.0 and event.get("status"):
+                last = now
+                note(f"pull: {event.get('id', '')} {event['status']} {event.get('progress', '')}")
+        return client.images.get(image).id
+    except docker.errors.APIError as exc:
+        raise _pull_error(image, exc) from exc
+
+
+def _pull_error(image: str, exc: Exception) -> ImageError:
+    text = str(exc)
+    registry = image.split("/")[0] if "/" in image else "docker.io"
+    if any(
+        s in text for s in ("unauthorized", "denied", "authentication required", "no basic auth")
+    ):
+        hint = f"log in to the registry first: docker login {registry} (NGC: user $oauthtoken, an NGC API key)"
+    else:
+        hint = (
+            f"this Docker host cannot reach {registry}: check its network, or `docker login "
+            f"{registry}`; offline, `docker load` a saved copy of {image}"
+        )
+    return ImageError(
+        f"the image {image} is missing and could not be pulled.", hint=hint, detail=text
+    )
+
+
+def _gpu_error(gpus: str, exc: Exception) -> GpuRuntimeError:
+    return GpuRuntimeError(
+        f"the Docker host cannot give the container a GPU (--gpus {gpus}): it has no NVIDIA runtime.",
+        hint="install the NVIDIA Container Toolkit on the Docker host and restart dockerd, "
+        "or run trtexec on PATH with --backend local, or (no GPU needed) --gpus none",
+        detail=str(exc),
+    )
+
+
+class DockerRunner:
+    """Runs trtexec in a container (see module docstring)."""
+
+    name = "docker"
+
+    def __init__(self, docker_host: str | None = None, user: str | None = None):
+        self.client = client_for(docker_host)
+        self.docker_host = docker_host
+        self.user = user
+
+    @property
+    def host(self) -> str:
+        return base_url(self.client)
+
+    def image_id(self, image: str, note=lambda s: None) -> str:
+        return ensure_image(self.client, image, note)
+
+    def transfer_mode(self, transfer: str | None) -> str:
+        if transfer in (None, "auto"):
+            return "bind" if is_local(self.client) else "copy"
+        if transfer not in ("bind", "copy"):
+            raise RunnerError(
+                f"transfer={transfer!r} is not 'bind' or 'copy'.", hint="transfer='copy'"
+            )
+        return transfer
+
+    def run(self, job: Job) -> Run:
+        import docker
+
+        run = new_run(job, "docker")
+        run.image, run.host = job.image, self.host
+        user = self.user or f"{os.getuid()}:{os.getgid()}"
+        run.docker_command = docker_run_command(
+            job.image, job.plan, gpus=job.gpus, user=user, docker_host=job.docker_host
+        )
+        run.image_id = self.image_id(job.image, job.sink.note)
+        clean_leftovers(self.client)
+        mode = self.transfer_mode(job.transfer)
+        for ref in job.plan.outputs:
+            ref.host.parent.mkdir(parents=True, exist_ok=True)
+        container = self._create(job, user, mode)
+        stopped = None
+        try:
+            if mode == "copy":
+                container.put_archive("/", _input_archive(job, user))
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                if NO_GPU_RUNTIME in str(exc) or "[[gpu]]" in str(exc):
+                    raise _gpu_error(job.gpus, exc) from exc
+                raise RunnerError("the container did not start.", detail=str(exc)) from exc
+            stopped = _stream(container, job, time.time())
+            if stopped is None:
+                run.exit_code = container.wait().get("StatusCode")
+                if mode == "copy":
+                    _fetch_outputs(container, job)
+        except BaseException:
+            _remove(container)
+            settle_outputs(job.plan, ok=False)
+            job.sink.close()
+            raise
+        _remove(container)
+        job.sink.close()
+        run.status = status_for(run.exit_code, stopped)
+        settle_outputs(job.plan, ok=run.status == "passed")
+        run.duration_s = time.time() - run.started
+        if stopped:
+            run.notes.append(_stopped_note(stopped, job))
+        if job.sink.live is not None:
+            job.sink.live.finish(summarize(run, job.sink, format_command(run.docker_command)))
+        return run
+
+    def _create(self, job: Job, user: str, mode: str):
+        from docker.types import Mount
+
+        mounts = []
+        if mode == "bind":
+            mounts = [
+                Mount(str(m.container), str(m.host), type="bind", read_only=m.read_only)
+                for m in job.plan.mounts
+            ]
+        rw = [m for m in job.plan.mounts if not m.read_only]
+        return self.client.containers.create(
+            job.image,
+            ["trtexec", *job.plan.args],
+            user=user,
+            labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
+            mounts=mounts,
+            working_dir=str(rw[0].container) if rw else "/tmp",
+            device_requests=gpu_requests(job.gpus),
+            detach=True,
+        )
+
+
+def _stopped_note(stopped: str, job: Job) -> str:
+    if stopped == "timeout":
+        return f"stopped after the {job.timeout:g} s timeout; container removed, partial engine deleted"
+    return "stopped on request; container removed, partial engine deleted"
+
+
+def _stream(container, job: Job, started: float) -> str | None:
+    """Feed the container's output to the sink until it ends; return why it was stopped, if so."""
+    chunks: queue.Queue = queue.Queue()
+
+    def read():
+        try:
+            for chunk in container.logs(stream=True, follow=True):
+                chunks.put(chunk)
+        except Exception:  # the container was removed under us (interrupt/timeout)
+            pass
+        chunks.put(None)
+
+    threading.Thread(target=read, daemon=True, name="trt_magic-logs").start()
+    deadline = job.deadline(started)
+    while True:
+        try:
+            chunk = chunks.get(timeout=0.1)
+        except queue.Empty:
+            chunk = b""
+        if chunk is None:
+            return None
+        if chunk:
+            job.sink.feed(chunk)
+        if job.cancel is not None and job.cancel.is_set():
+            _remove(container)
+            return "interrupted"
+        if deadline is not None and time.time() > deadline:
+            _remove(container)
+            return "timeout"
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True)
+    except Exception:  # already gone
+        pass
+
+
+def _input_archive(job: Job, user: str) -> bytes:
+    """A tar of the mount folders (owned by ``user``) with the inputs (and existing caches) in."""
+    uid, gid = (int(x) for x in user.split(":"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for m in job.plan.mounts:
+            info = tarfile.TarInfo(str(m.container).lstrip("/"))
+            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
+            info.mtime = int(time.time())
+            tar.addfile(info)
+        for ref in job.plan.refs:
+            if ref.direction in ("input", "inout") and ref.host.is_file():
+                for path, target in _with_siblings(ref):
+                    info = tar.gettarinfo(str(path), arcname=target.lstrip("/"))
+                    info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+                    with open(path, "rb") as fh:
+                        tar.addfile(info, fh)
+    return buf.getvalue()
+
+
+def _with_siblings(ref) -> list[tuple[Path, str]]:
+    """The file, plus for ``--onnx`` its external-data files (``model.onnx.data`` and the like)."""
+    pairs = [(ref.host, ref.container)]
+    if ref.flag == "--onnx":
+        folder = ref.container.rsplit("/", 1)[0]
+        stem = ref.host.stem
+        for sib in ref.host.parent.glob(stem + "*"):
+            if sib != ref.host and sib.is_file() and not sib.name.endswith(".onnx"):
+                pairs.append((sib, f"{folder}/{sib.name}"))
+    return pairs
+
+
+def _fetch_outputs(container, job: Job) -> None:
+    """Copy the files trtexec wrote out of the (stopped) container, each atomically."""
+    import docker
+
+    for ref in job.plan.outputs:
+        target = ref.temp_host or ref.host
+        try:
+            stream, _ = container.get_archive(ref.container)
+        except docker.errors.NotFound:
+            continue  # trtexec did not write it (e.g. a failed build)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            if member is None:
+                continue
+            tmp = target.with_name(f".{target.name}.copy-{os.getpid()}")
+            with tar.extractfile(member) as src, open(tmp, "wb") as dst:
+                dst.write(src.read())
+            os.replace(tmp, target)

@@ -1,0 +1,124 @@
+"""The local backend: ``trtexec`` on PATH (inside an NGC container, or a TensorRT install).
+
+Same semantics as the Docker backend: argument list (no shell), live streaming, interrupt and
+timeout stop the process group within 2 s and delete the partial engine.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from ..errors import RunnerError
+from ..results.run import Run
+from ..trtexec.command import format_command
+from .base import Job, new_run, settle_outputs, status_for, summarize
+
+
+def find_trtexec() -> str | None:
+    """Path of ``trtexec`` on PATH (or in /usr/src/tensorrt/bin, where NGC images keep it)."""
+    return shutil.which("trtexec") or shutil.which("trtexec", path="/usr/src/tensorrt/bin")
+
+
+class LocalRunner:
+    """Runs trtexec as a subprocess of the kernel."""
+
+    name = "local"
+
+    def __init__(self, executable: str | None = None):
+        self.executable = executable or find_trtexec()
+        if self.executable is None:
+            raise RunnerError(
+                "trtexec is not on PATH.",
+                hint="use --backend docker (the TensorRT container), or add TensorRT's bin folder "
+                "to PATH, or --backend replay for recorded runs",
+            )
+
+    @property
+    def host(self) -> str:
+        return socket.gethostname()
+
+    def image_id(self, image: str | None = None, note=None) -> str:
+        """What identifies this trtexec for the caches: its real path, size and mtime."""
+        st = os.stat(self.executable)
+        return f"local:{os.path.realpath(self.executable)}:{st.st_size}:{st.st_mtime_ns}"
+
+    def run(self, job: Job) -> Run:
+        run = new_run(job, "local")
+        run.host = self.host
+        argv = [self.executable, *job.plan.args]
+        for ref in job.plan.outputs:
+            ref.host.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=job.workdir,
+            start_new_session=True,  # its own process group: we stop trtexec and its children
+        )
+        try:
+            stopped = _stream(proc, job, time.time())
+        except BaseException:
+            _stop(proc)
+            settle_outputs(job.plan, ok=False)
+            job.sink.close()
+            raise
+        run.exit_code = None if stopped else proc.returncode
+        job.sink.close()
+        run.status = status_for(run.exit_code, stopped)
+        settle_outputs(job.plan, ok=run.status == "passed")
+        run.duration_s = time.time() - run.started
+        if stopped:
+            run.notes.append(f"stopped ({stopped}); process killed, partial engine deleted")
+        if job.sink.live is not None:
+            job.sink.live.finish(summarize(run, job.sink, format_command(argv)))
+        return run
+
+
+def _stream(proc: subprocess.Popen, job: Job, started: float) -> str | None:
+    chunks: queue.Queue = queue.Queue()
+
+    def read():
+        for chunk in iter(lambda: proc.stdout.read1(1 << 16), b""):
+            chunks.put(chunk)
+        chunks.put(None)
+
+    threading.Thread(target=read, daemon=True, name="trt_magic-local-log").start()
+    deadline = job.deadline(started)
+    while True:
+        try:
+            chunk = chunks.get(timeout=0.1)
+        except queue.Empty:
+            chunk = b""
+        if chunk is None:
+            proc.wait()
+            return None
+        if chunk:
+            job.sink.feed(chunk)
+        if job.cancel is not None and job.cancel.is_set():
+            _stop(proc)
+            return "interrupted"
+        if deadline is not None and time.time() > deadline:
+            _stop(proc)
+            return "timeout"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it after 1 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=1.0)
+    except ProcessLookupError:
+        pass

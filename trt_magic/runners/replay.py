@@ -1,0 +1,120 @@
+"""The replay backend: answer with a recorded REAL trtexec run instead of running anything.
+
+For lessons without a GPU, and for tests (httpx's MockTransport idea: the real rendering and
+parsing, a recorded transport). Recordings are package data in ``trt_magic/data/recorded/``
+(``manifest.json`` + SOURCES.md). The run is marked ``Run.recorded`` (source, GPU, TensorRT) and
+says so in its notes; nothing is written into the user's folders.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..results.run import Recorded, Run
+from ..trtexec.flags import split_flag
+from .base import Job, new_run, status_for, summarize
+
+RECORDED_DIR = Path(__file__).parent.parent / "data" / "recorded"
+
+#: precision flags, strongest first (a request's precision is its strongest flag)
+_PRECISIONS = (("--best", "int8"), ("--int8", "int8"), ("--fp8", "fp8"), ("--fp16", "fp16"))
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: str
+    source: str
+    gpu: str
+    tensorrt: str
+    precision: str
+    flags: tuple[str, ...]
+    exit_code: int
+    files: dict
+
+    def recorded(self) -> Recorded:
+        return Recorded(source=self.source, gpu=self.gpu, tensorrt=self.tensorrt)
+
+    def paths(self) -> dict[str, Path]:
+        return {kind: RECORDED_DIR / rel for kind, rel in self.files.items()}
+
+
+@lru_cache(maxsize=1)
+def recordings() -> tuple[Recording, ...]:
+    """The shipped recordings, in manifest order (earlier wins ties)."""
+    data = json.loads((RECORDED_DIR / "manifest.json").read_text(encoding="utf-8"))
+    return tuple(Recording(**{**r, "flags": tuple(r["flags"])}) for r in data["recordings"])
+
+
+def request_precision(args: list[str]) -> str:
+    names = {split_flag(a)[0] for a in args}
+    return next((p for flag, p in _PRECISIONS if flag in names), "fp32")
+
+
+def pick_recording(args: list[str], recording: str | None = None) -> Recording:
+    """The recording that best answers ``args``: same precision first, then most shared flags.
+
+    A request's outputs count double (``--exportProfile`` wants a recording that has a profile).
+    ``recording`` names one explicitly (its ``id``).
+    """
+    all_recs = recordings()
+    if recording is not None:
+        for rec in all_recs:
+            if rec.id == recording:
+                return rec
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"no recording named {recording!r}",
+            hint="one of: " + ", ".join(r.id for r in all_recs),
+        )
+    names = {split_flag(a)[0] for a in args}
+    precision = request_precision(args)
+
+    def score(rec: Recording) -> tuple[int, int, int]:
+        shared = names & set(rec.flags)
+        wanted_files = {"--exportProfile": "profile", "--exportLayerInfo": "layer_info"}
+        has = sum(2 for f, k in wanted_files.items() if f in names and k in rec.files)
+        extra = len(set(rec.flags) - names)
+        return (rec.precision == precision, len(shared) + has, -extra)
+
+    return max(all_recs, key=score)  # max keeps the first of equals
+
+
+class ReplayRunner:
+    """Replays a recorded real run (see module docstring). ``recording`` forces one by id."""
+
+    name = "replay"
+
+    def __init__(self, recording: str | None = None):
+        self.recording = recording
+
+    def run(self, job: Job) -> Run:
+        rec = pick_recording(job.args, self.recording)
+        run = new_run(job, "replay")
+        run.files = {k: v for k, v in rec.paths().items()}  # never the user's paths
+        run.recorded = rec.recorded()
+        run.image = job.image
+        run.host = "recorded"
+        label = rec.recorded().label()
+        run.notes = [f"replayed, nothing ran: {label} (recording {rec.id})", *run.notes]
+        if "log" not in rec.files:
+            run.notes.append("this recording has no console log, only its JSON exports")
+        if any(a.startswith("--saveEngine") for a in job.args):
+            run.notes.append("no engine file: recordings do not ship engines")
+        job.sink.note(label)
+        log = rec.paths().get("log")
+        if log is not None:
+            with open(log, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 16), b""):
+                    job.sink.feed(chunk)
+        job.sink.close()
+        run.exit_code = rec.exit_code
+        run.status = status_for(rec.exit_code, None)
+        run.duration_s = time.time() - run.started
+        if job.sink.live is not None:
+            job.sink.live.finish(summarize(run, job.sink, None))
+        return run
