@@ -1,7 +1,28 @@
-"""Parse trtexec logs and JSON exports into tables, charts and comparisons."""
+"""Parse trtexec logs and JSON exports into tables, charts and comparisons.
+
+Importing this package imports no pandas: the tables are built when first asked for.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .run import Recorded, Run
 
-__all__ = ["Recorded", "Run"]
+__all__ = ["Comparison", "Recorded", "Run", "compare", "load_run"]
+
+_LAZY = {"load_run": ".load", "compare": ".compare", "Comparison": ".compare"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compare import Comparison, compare
+    from .load import load_run
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trt_magic.results' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

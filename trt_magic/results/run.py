@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .exports import LayerRecord, ProfileRecord
+    from .log import ParsedLog
 
 #: keys of ``Run.files``: what each file is (the trtexec flag that wrote or read it)
 FILE_KINDS = (
@@ -75,6 +82,7 @@ class Run:
     recorded: Recorded | None = None
     log_text: str | None = None
     notes: list[str] = field(default_factory=list)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def log_path(self) -> Path | None:
@@ -88,3 +96,155 @@ class Run:
         if path is not None and Path(path).exists():
             return Path(path).read_text(encoding="utf-8", errors="replace")
         return ""
+
+    # ----- parsed views (computed on first use, recomputed when files or the log change) -----
+
+    def _cached(self, key: str, compute):
+        state = (tuple(sorted((k, str(v)) for k, v in self.files.items())),
+                 len(self.log_text or ""), self.status, self.exit_code)  # fmt: skip
+        if self._cache.get("_state") != state:
+            self._cache.clear()
+            self._cache["_state"] = state
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def refresh(self) -> None:
+        """Forget the parsed views (after files on disk changed)."""
+        self._cache.clear()
+
+    def _file(self, kind: str) -> Path | None:
+        path = self.files.get(kind)
+        return Path(path) if path is not None and Path(path).is_file() else None
+
+    @property
+    def log(self) -> ParsedLog:
+        """The parsed trtexec log (``trt_magic.results.log.ParsedLog``); empty when there is none."""
+        from .log import parse_log
+
+        return self._cached("log", lambda: parse_log(self.read_log()))
+
+    @property
+    def ok(self) -> bool:
+        """True when trtexec finished and reported PASSED (or, with no log, results exist)."""
+        if self.status in ("failed", "interrupted", "timeout"):
+            return False
+        if self.exit_code not in (None, 0):
+            return False
+        if self.log.status is not None:
+            return self.log.status == "passed"
+        if self.exit_code == 0:
+            return True
+        return bool(self.profile_records or self.layer_records or self.profile_metadata)
+
+    @property
+    def errors(self) -> list[str]:
+        """The log's ``[E]`` lines (and ERROR-style lines found in untagged text)."""
+        return self.log.errors
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.log.warnings
+
+    @property
+    def layer_records(self) -> list[LayerRecord]:
+        """``--exportLayerInfo`` as LayerRecords ([] without the file)."""
+        from .exports import read_layer_info
+
+        path = self._file("layer_info")
+        return self._cached("layer_records", lambda: read_layer_info(path) if path else [])
+
+    @property
+    def profile_records(self) -> list[ProfileRecord]:
+        """``--exportProfile`` records, else the log's ``--dumpProfile`` table, else []."""
+        from .exports import read_profile
+
+        path = self._file("profile")
+        return self._cached(
+            "profile_records", lambda: list(read_profile(path)) if path else list(self.log.profile)
+        )
+
+    def _metadata(self, kind: str) -> dict:
+        from .exports import read_device_metadata, read_trex_metadata
+
+        path = self._file(kind)
+        reader = read_device_metadata if kind == "device_metadata" else read_trex_metadata
+        return self._cached(kind, lambda: reader(path) if path else {})
+
+    @property
+    def build_metadata(self) -> dict:
+        """TREx ``*.build.metadata.json`` sections ({} without the file)."""
+        return self._metadata("build_metadata")
+
+    @property
+    def profile_metadata(self) -> dict:
+        """TREx ``*.profile.metadata.json`` sections ({} without the file)."""
+        return self._metadata("profile_metadata")
+
+    @property
+    def device_metadata(self) -> dict:
+        """TREx's older device file ``*.metadata.json`` ({} without the file)."""
+        return self._metadata("device_metadata")
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """Profile joined with layer info: name, type, precision, tactic, time_ms, percent, ..."""
+        from .tables import layers_frame
+
+        return self._cached(
+            "layers", lambda: layers_frame(self.layer_records, self.profile_records)
+        ).copy()
+
+    @property
+    def timings(self) -> pd.DataFrame:
+        """``--exportTimes``: one row per inference (empty frame without the file)."""
+        import pandas as pd
+
+        from .exports import read_times
+        from .tables import timings_frame
+
+        path = self._file("times")
+        frame = self._cached(
+            "timings", lambda: timings_frame(read_times(path)) if path else pd.DataFrame()
+        )
+        return frame.copy()
+
+    @property
+    def trace(self) -> pd.DataFrame:
+        """The log's ``Average on N runs`` series (GPU/host latency, enqueue per window)."""
+        from .tables import trace_frame
+
+        return self._cached("trace", lambda: trace_frame(self.log.trace_averages)).copy()
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's figures as one flat dict (throughput_qps, latency_median_ms, ...)."""
+        from .summary import build_summary
+
+        return dict(self._cached("summary", lambda: build_summary(self)))
+
+    @property
+    def summary_frame(self) -> pd.DataFrame:
+        """``summary`` as a one-row DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame([self.summary])
+
+    def _repr_html_(self) -> str:
+        from ..display.run_view import render_run
+
+        return render_run(self)
+
+    def to_html(self, path: str | Path, *, full: bool = True) -> Path:
+        """Write a standalone HTML page of this run (with the full layer table when ``full``)."""
+        from ..display.page import write_page
+        from ..display.run_view import render_run
+
+        return write_page(path, render_run(self, full_table=full), title=self.title())
+
+    def title(self) -> str:
+        """A short name for the run: the model or engine file, else the first flag."""
+        for kind in ("onnx", "engine", "layer_info", "profile", "log"):
+            if kind in self.files:
+                return Path(self.files[kind]).name
+        return " ".join(self.command[:1]) or "trtexec run"

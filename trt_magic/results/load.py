@@ -1,0 +1,119 @@
+"""``load_run``: open results produced elsewhere (a colleague's trtexec, TREx's scripts) as a Run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ResultError
+from .run import Run
+
+#: file kind -> suffixes after ``<prefix>``, as trtexec users and TREx's ``process_engine.py``
+#: name them (``<engine>.profile.json``, ``<engine>.graph.json``, ``<engine>.timing.json``,
+#: ``<engine>.metadata.json``...), first match wins
+SUFFIXES = {
+    "log": (".log", ".profile.log", ".build.log", ".txt"),
+    "profile": (".profile.json",),
+    "layer_info": (".graph.json", ".layers.json", ".layer_info.json", ".layerinfo.json"),
+    "times": (".timing.json", ".times.json", ".timings.json"),
+    "build_metadata": (".build.metadata.json",),
+    "profile_metadata": (".profile.metadata.json",),
+    "device_metadata": (".metadata.json",),
+    "engine": ("", ".engine", ".plan", ".trt"),
+}
+#: plain names inside a folder (TREx's notebook folder has profile.json and layer_info.json)
+FOLDER_NAMES = {
+    "log": ("log.profile.txt", "log.build.txt", "trtexec.log"),
+    "profile": ("profile.json",),
+    "layer_info": ("layer_info.json", "graph.json", "layers.json"),
+    "times": ("timing.json", "times.json"),
+    "build_metadata": ("build.metadata.json",),
+    "profile_metadata": ("profile.metadata.json",),
+    "device_metadata": ("metadata.json",),
+}
+_ALL_SUFFIXES = sorted(
+    {s for group in SUFFIXES.values() for s in group if s}, key=len, reverse=True
+)
+
+
+def _strip_known_suffix(prefix: Path) -> Path:
+    """``x/resnet.onnx.engine.profile.json`` -> ``x/resnet.onnx.engine``: any result file names its run."""
+    name = prefix.name
+    for suffix in _ALL_SUFFIXES:
+        if suffix.endswith(".json") and name.endswith(suffix):
+            return prefix.with_name(name[: -len(suffix)])
+    return prefix
+
+
+def find_files(prefix: str | Path) -> dict[str, Path]:
+    """Find a run's files from ``<prefix>`` (or a folder, or one of its files)."""
+    prefix = Path(prefix).expanduser()
+    found: dict[str, Path] = {}
+    if prefix.is_dir():
+        for kind, names in FOLDER_NAMES.items():
+            hit = next((prefix / n for n in names if (prefix / n).is_file()), None)
+            if hit:
+                found[kind] = hit
+        if found:
+            return found
+    if prefix.is_file() and prefix.suffix in (".log", ".txt"):
+        found["log"] = prefix
+        prefix = prefix.with_suffix("")
+    prefix = _strip_known_suffix(prefix)
+    for kind, suffixes in SUFFIXES.items():
+        for suffix in suffixes:
+            candidate = prefix.with_name(prefix.name + suffix)
+            if kind in found:
+                break
+            if candidate.is_file() and candidate not in found.values():
+                if kind == "engine" and candidate.suffix in (".json", ".log", ".txt"):
+                    continue
+                found[kind] = candidate
+                break
+    return found
+
+
+def load_run(
+    prefix: str | Path | None = None,
+    *,
+    log: str | Path | None = None,
+    profile: str | Path | None = None,
+    layer_info: str | Path | None = None,
+    times: str | Path | None = None,
+    build_metadata: str | Path | None = None,
+    profile_metadata: str | Path | None = None,
+    device_metadata: str | Path | None = None,
+    engine: str | Path | None = None,
+) -> Run:
+    """Open trtexec results on disk as a Run.
+
+    Args:
+        prefix: ``<prefix>.log``, ``.profile.json``, ``.graph.json``/``.layers.json``,
+            ``.timing.json`` and TREx's ``.build.metadata.json``, ``.profile.metadata.json``,
+            ``.metadata.json`` are looked for; a folder or any one of those files also works.
+        log, profile, layer_info, times, ...: explicit paths (they win over what ``prefix`` found).
+
+    Raises:
+        ResultError: no result file was found, or an explicit path does not exist.
+    """
+    files = find_files(prefix) if prefix is not None else {}
+    explicit = {"log": log, "profile": profile, "layer_info": layer_info, "times": times,
+                "build_metadata": build_metadata, "profile_metadata": profile_metadata,
+                "device_metadata": device_metadata, "engine": engine}  # fmt: skip
+    for kind, path in explicit.items():
+        if path is None:
+            continue
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise ResultError(f"{kind.replace('_', ' ')} file not found: {path}",
+                              hint=f"check the path given as {kind}=")  # fmt: skip
+        files[kind] = path
+    if not files:
+        where = f"for prefix {str(prefix)!r}" if prefix is not None else "(no paths given)"
+        raise ResultError(
+            f"no trtexec result files found {where}",
+            hint="pass the prefix the files share (e.g. 'out/model' for out/model.log, "
+            "out/model.profile.json, out/model.graph.json) or explicit log=/profile=/layer_info= paths",
+        )
+    run = Run(files=files, backend="files", status="loaded")
+    run.command = list(run.log.command)
+    return run
