@@ -1,0 +1,217 @@
+"""``simplify_onnx``: try each method in turn, keep the first output that passes every check."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import get_settings
+from ..errors import SimplifyError
+from . import checks
+from .isolation import run_in_worker
+from .methods import Method, resolve_methods
+from .result import Attempt, GraphStats, OutputParity, SimplifyResult
+
+
+@dataclass
+class _Trial:
+    """One method's run: its attempt record and, when it ran, what it produced."""
+
+    attempt: Attempt
+    before: GraphStats | None = None
+    after: GraphStats | None = None
+    parity: list[OutputParity] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    method_seconds: float = 0.0
+    check_seconds: float = 0.0
+    detail: str = ""
+
+
+def simplify_onnx(
+    path: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    method: str | Sequence[str] = "auto",
+    check: bool = True,
+    *,
+    samples=None,
+    timeout: float | None = None,
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+) -> SimplifyResult:
+    """Fold constants and simplify an ONNX model, proving the result computes the same.
+
+    Args:
+        path: the ONNX file (relative paths resolve against the ``workdir`` setting).
+        out: where to write; default ``<stem>.simplified.onnx`` beside ``path``. ``out == path``
+            replaces the original, and only once every check has passed.
+        method: ``"auto"`` (the installed ones of onnxslim, polygraphy, onnxsim, in that order),
+            one registered name, or several (``"onnxsim,onnxslim"``): a method that crashes,
+            hangs past ``timeout``, changes the interface or the numbers falls back to the next.
+        check: compare onnxruntime outputs of the original and the result (the interface check
+            always runs).
+        samples: inputs for that comparison: ``{name: array}``, a tuple of arrays in input order,
+            or a list of those; default random inputs with symbolic dims at 1 and at 3.
+        timeout: seconds one method may take before it is abandoned (None: no limit).
+        rtol, atol: the comparison's tolerance (``numpy.allclose``).
+
+    Raises:
+        SimplifyError: no method produced a result that passed (the files are untouched), the
+            output cannot be written, or the model is too large or keeps external data.
+        MissingDependency: the requested method (or, for auto, every method) is not installed.
+    """
+    started = time.perf_counter()
+    settings = get_settings()
+    source = settings.resolve_path(path)
+    if not source.is_file():
+        raise SimplifyError(
+            f"no ONNX file at {source}", hint="check the path (or the workdir setting)"
+        )
+    target = settings.resolve_path(out) if out is not None else _default_out(source)
+    checks.refuse_too_large(source)
+    checks.check_writable(target)
+    methods, skipped = resolve_methods(method)
+    attempts = [Attempt(name, "missing", "not installed") for name in skipped]
+    failures: list[_Trial] = []
+    for m in methods:
+        tmp = _temp_beside(target)
+        try:
+            trial = _try_method(m, source, tmp, timeout, check, samples, rtol, atol)
+            attempts.append(trial.attempt)
+            if trial.attempt.outcome == "ok":
+                _publish(tmp, target, source)
+                return _result(source, target, method, m, trial, attempts, started)
+            failures.append(trial)
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise _all_failed(source, failures)
+
+
+def _try_method(
+    m: Method, source: Path, tmp: Path, timeout, check: bool, samples, rtol, atol
+) -> _Trial:
+    """Run ``m`` in the worker into ``tmp``, then check interface and (optionally) parity."""
+    request = {"target": m.target, "source": str(source), "dest": str(tmp)}
+    started = time.perf_counter()
+    outcome = run_in_worker(request, timeout)
+    seconds = time.perf_counter() - started
+    answer = outcome.answer
+    if outcome.status == "external":
+        checks.refuse_external_data(source, answer["files"])
+    if outcome.status == "timeout":
+        return _Trial(
+            Attempt(m.name, "timeout", f"no result after {timeout:g} s; stopped", seconds),
+            detail=outcome.log_tail,
+        )
+    if outcome.status == "crashed":
+        message = f"the worker process died (exit code {answer.get('returncode')})"
+        return _Trial(Attempt(m.name, "crashed", message, seconds), detail=outcome.log_tail)
+    if outcome.status != "ok":
+        return _Trial(
+            Attempt(m.name, "failed", answer.get("error", "")[:300], seconds),
+            detail=answer.get("traceback", outcome.log_tail),
+        )
+    trial = _Trial(
+        Attempt(m.name, "ok", "", seconds),
+        before=GraphStats.from_report(answer["before"], source.stat().st_size),
+        after=GraphStats.from_report(answer["after"], tmp.stat().st_size),
+        method_seconds=answer["seconds"],
+    )
+    problems = checks.interface_changes(trial.before.inputs, trial.after.inputs, "input")
+    problems += checks.interface_changes(trial.before.outputs, trial.after.outputs, "output")
+    if problems:
+        trial.attempt = Attempt(m.name, "interface", "; ".join(problems), seconds)
+    elif check:
+        _check_parity(trial, source, tmp, samples, rtol, atol)
+    return trial
+
+
+def _check_parity(trial: _Trial, source: Path, tmp: Path, samples, rtol, atol) -> None:
+    checked = time.perf_counter()
+    inputs = trial.before.inputs
+    feeds = (
+        checks.make_samples(inputs)
+        if samples is None
+        else checks.normalize_samples(samples, inputs)
+    )
+    trial.parity, trial.warnings = checks.compare_outputs(source, tmp, feeds, rtol, atol)
+    trial.check_seconds = time.perf_counter() - checked
+    bad = [p for p in trial.parity if not p.ok]
+    if bad:
+        worst = max(bad, key=lambda p: p.max_abs)
+        message = (
+            f"output {worst.output!r} differs on {worst.sample}: max abs {worst.max_abs:.3g}, "
+            f"max rel {worst.max_rel:.3g} (rtol={rtol:g}, atol={atol:g})"
+        )
+        trial.attempt = Attempt(
+            trial.attempt.method, "parity", message + _note(worst), trial.attempt.seconds
+        )
+
+
+def _note(p: OutputParity) -> str:
+    return f"; {p.note}" if p.note else ""
+
+
+def _result(source, target, requested, m, trial: _Trial, attempts, started) -> SimplifyResult:
+    after = GraphStats(**{**trial.after.__dict__, "size": target.stat().st_size})
+    return SimplifyResult(
+        source=source,
+        path=target,
+        method=m.name,
+        requested=requested if isinstance(requested, str) else ",".join(requested),
+        before=trial.before,
+        after=after,
+        parity=trial.parity,
+        attempts=attempts,
+        seconds=time.perf_counter() - started,
+        method_seconds=trial.method_seconds,
+        check_seconds=trial.check_seconds,
+        warnings=trial.warnings,
+    )
+
+
+def _all_failed(source: Path, failures: list[_Trial]) -> SimplifyError:
+    tried = "; ".join(str(t.attempt) for t in failures)
+    kinds = {t.attempt.outcome for t in failures}
+    hint = "the original is unchanged and can go to trtexec as it is"
+    if "timeout" in kinds:
+        hint += "; raise --timeout if the model is large"
+    if len(failures) == 1:
+        hint += "; try another --method (auto tries every installed one)"
+    return SimplifyError(
+        f"no clean-up of {source.name} was kept: {tried}",
+        hint=hint,
+        detail=failures[-1].detail if failures else None,
+    )
+
+
+def _default_out(source: Path) -> Path:
+    return source.with_name(source.stem + ".simplified.onnx")
+
+
+def _temp_beside(target: Path) -> Path:
+    """A fresh temp file in the target's folder, so the final os.replace is atomic."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise SimplifyError(
+            f"cannot write in {target.parent}: {exc.strerror}",
+            hint="pass an -o/out in a writable folder",
+        ) from exc
+    os.close(fd)
+    return Path(name)
+
+
+def _publish(tmp: Path, target: Path, source: Path) -> None:
+    """Give the temp file the mode of what it replaces (or of the source), then move it in."""
+    mode = target.stat().st_mode if target.exists() else source.stat().st_mode | 0o200
+    os.chmod(tmp, mode & 0o777)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise SimplifyError(
+            f"cannot write {target}: {exc.strerror}", hint="pass an -o/out in a writable folder"
+        ) from exc

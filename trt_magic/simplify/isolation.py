@@ -1,0 +1,131 @@
+"""Run a clean-up method in a worker process that can be abandoned when it hangs or crashes.
+
+Why a process and not a thread: a thread stuck in C++ (onnxsim, onnxruntime) can be neither
+stopped nor killed, keeps its CPU and memory until the kernel restarts, and a segfault there
+takes the notebook kernel down with it. A process can be killed on timeout and dies alone.
+Its cost (interpreter start, importing onnx and the method's library) is paid once: the worker is
+kept warm and reused, and only a hang or a crash makes the next call start a fresh one. ``spawn``
+semantics (a fresh ``python -m``), never ``fork``: the parent may hold torch/onnxruntime threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class Outcome:
+    """What one request came to: ``status`` ok, external, error, crashed or timeout."""
+
+    status: str
+    answer: dict
+    log_tail: str = ""
+
+
+class Worker:
+    """One ``python -m trt_magic.simplify.worker`` child with a JSON-lines pipe and a log file."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="trt_magic_simplify_", suffix=".log")
+        env = dict(os.environ)
+        # the child imports registered methods by name, from wherever the parent could
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "trt_magic.simplify.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def request(self, payload: dict, timeout: float | None) -> Outcome:
+        """Send one request and wait for its answer, at most ``timeout`` seconds."""
+        offset = os.path.getsize(self.log.name)
+        try:
+            self.process.stdin.write(json.dumps(payload) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return Outcome("crashed", {}, self._tail(offset))
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()))
+        reader.daemon = True
+        reader.start()
+        reader.join(timeout)
+        if reader.is_alive():
+            self.kill()
+            return Outcome("timeout", {}, self._tail(offset))
+        if not line or not line[0]:
+            self.process.wait()
+            tail = self._tail(offset)
+            return Outcome("crashed", {"returncode": self.process.returncode}, tail)
+        answer = json.loads(line[0])
+        return Outcome(answer["status"], answer, self._tail(offset))
+
+    def _tail(self, offset: int, limit: int = 4000) -> str:
+        try:
+            with open(self.log.name, errors="replace") as f:
+                f.seek(offset)
+                return f.read()[-limit:]
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """Stop the child now (a hang), and release its pipes and log."""
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Ask the child to finish (EOF on stdin), killing it if it does not."""
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+        self.log.close()
+
+
+_lock = threading.Lock()
+_worker: Worker | None = None
+
+
+def run_in_worker(payload: dict, timeout: float | None) -> Outcome:
+    """Run one request in the shared warm worker; a hang or crash retires that worker."""
+    global _worker
+    with _lock:
+        if _worker is None or not _worker.alive():
+            if _worker is not None:
+                _worker.close()
+            _worker = Worker()
+        outcome = _worker.request(payload, timeout)
+        if outcome.status in ("timeout", "crashed"):
+            _worker.close()
+            _worker = None
+        return outcome
+
+
+@atexit.register
+def shutdown() -> None:
+    """Stop the worker (also at interpreter exit)."""
+    global _worker
+    with _lock:
+        if _worker is not None:
+            _worker.close()
+            _worker = None

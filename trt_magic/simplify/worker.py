@@ -1,0 +1,127 @@
+"""The worker process: ``python -m trt_magic.simplify.worker``, one request per stdin line.
+
+Only ever run as that child process (so importing onnx at the top is fine here). A request is
+JSON ``{"target": "module:function", "source": path, "dest": path}``; the worker loads the model,
+describes it, runs the method, describes and saves the result, and answers one JSON line on the
+protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
+the protocol: fd 1 is re-pointed to stderr at start, so C++ prints (onnxsim) cannot corrupt it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from collections import Counter
+
+import onnx
+from onnx import helper
+
+
+def describe(model: onnx.ModelProto) -> dict:
+    """Node count, op histogram (sub-graphs included), initializers and the interface."""
+    ops: Counter[str] = Counter()
+
+    def walk(graph: onnx.GraphProto) -> None:
+        for node in graph.node:
+            ops[node.op_type] += 1
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    walk(attr.g)
+                for g in attr.graphs:
+                    walk(g)
+
+    walk(model.graph)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    return {
+        "nodes": sum(ops.values()),
+        "ops": dict(ops),
+        "initializers": len(model.graph.initializer),
+        "inputs": [_spec(v) for v in _real_inputs(model.graph)],
+        "outputs": [_spec(v) for v in model.graph.output],
+        "opset": opset,
+    }
+
+
+def _real_inputs(graph: onnx.GraphProto):
+    """Graph inputs that are not initializers (old exporters list weights as inputs too)."""
+    weights = {t.name for t in graph.initializer}
+    return [v for v in graph.input if v.name not in weights]
+
+
+def _spec(value: onnx.ValueInfoProto) -> dict:
+    tensor = value.type.tensor_type
+    try:
+        dtype = str(helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+    except (KeyError, ValueError, TypeError):
+        dtype = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
+    shape = None
+    if tensor.HasField("shape"):
+        shape = [
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+            for d in tensor.shape.dim
+        ]
+    return {"name": value.name, "dtype": dtype, "shape": shape}
+
+
+def external_data_files(model: onnx.ModelProto) -> list[str]:
+    """The external data files the model's initializers point to (empty: all inline)."""
+    files = set()
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            files |= {e.value for e in t.external_data if e.key == "location"}
+    return sorted(files)
+
+
+def handle(request: dict) -> dict:
+    """Run one method on one file; the answer carries the figures before and after."""
+    started = time.perf_counter()
+    model = onnx.load(request["source"], load_external_data=False)
+    external = external_data_files(model)
+    if external:
+        return {"status": "external", "files": external}
+    before = describe(model)
+    module, _, name = request["target"].partition(":")
+    fn = importlib.import_module(module)
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    method_started = time.perf_counter()
+    result = fn(model)
+    if not isinstance(result, onnx.ModelProto):
+        raise TypeError(f"the method returned {type(result).__name__}, not an onnx.ModelProto")
+    method_seconds = time.perf_counter() - method_started
+    after = describe(result)
+    onnx.save_model(result, request["dest"])
+    return {
+        "status": "ok",
+        "before": before,
+        "after": after,
+        "method_seconds": method_seconds,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main() -> int:
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # every later print, Python or C, lands in the log
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = handle(request)
+        except BaseException as exc:  # report, then keep serving
+            traceback.print_exc()
+            answer = {
+                "status": "error",
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+            }
+        sys.stdout.flush()
+        protocol.write(json.dumps(answer) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
