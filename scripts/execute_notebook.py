@@ -1,34 +1,67 @@
 """Execute notebooks headless with nbclient and save the executed copies.
 
 Usage: python scripts/execute_notebook.py NOTEBOOK... [--out DIR] [--timeout S]
+
+A cell tagged ``raises-exception`` may fail (the lessons show errors on purpose); any other cell
+error stops the run, prints the failing cell, and exits non-zero. The executed copy is written
+either way, so the failure can be read in place.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 
-def execute(path: Path, out_dir: Path, timeout: int) -> Path:
-    """Run every cell of ``path`` in a fresh kernel started in its folder; return the copy."""
+def execute(
+    path: Path,
+    out_dir: Path,
+    timeout: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+):
+    """Run every cell of ``path`` in a fresh kernel; write the copy to ``out_dir``; return it.
+
+    Args:
+        path: the notebook to run (read only; never rewritten in place).
+        out_dir: where the executed copy goes (same file name).
+        timeout: seconds one cell may take.
+        env: extra environment variables for the kernel (on top of this process's).
+        cwd: the kernel's working folder; the notebook's own folder by default, so relative
+            paths in the notebook mean what they mean when a person opens it.
+
+    Returns:
+        The executed notebook (an ``nbformat.NotebookNode``).
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: a cell not tagged ``raises-exception`` failed.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    folder = Path(cwd) if cwd is not None else path.parent
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
     )
+    kernel_env = {**os.environ, **(env or {})}
     started = time.perf_counter()
     try:
-        client.execute()
+        client.execute(env=kernel_env)
     finally:
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / path.name
         nbformat.write(nb, out)
-    print(f"executed {path} in {time.perf_counter() - started:.1f} s -> {out}")
-    return out
+        print(f"executed {path} in {time.perf_counter() - started:.1f} s -> {out}")
+    return nb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("notebooks/executed"))
     parser.add_argument("--timeout", type=int, default=900)
     args = parser.parse_args(argv)
+    from nbclient.exceptions import CellExecutionError
+
     for nb in args.notebooks:
-        execute(nb, args.out, args.timeout)
+        try:
+            execute(nb, args.out, args.timeout)
+        except CellExecutionError as exc:
+            print(
+                f"\n{nb}: a cell failed (open {args.out / nb.name} to see it)\n{exc}",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 
