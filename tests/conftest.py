@@ -63,3 +63,35 @@ def ipython_shell():
     shell.run_line_magic("load_ext", "trt_magic")
     yield shell
     shell.run_line_magic("unload_ext", "trt_magic")
+
+
+# --- runner fixtures (issue 4): the local test image, and a second ("remote") Docker daemon ---
+SECOND_DOCKER = "tcp://127.0.0.1:23751"
+
+
+@pytest.fixture(scope="session")
+def trtexec_image(docker_client) -> str:
+    """Tag of the test image (busybox + a fake trtexec replaying real logs; tests/docker_image.py)."""
+    from docker_image import build_test_image
+
+    return build_test_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def second_docker():
+    """(client, image tag) of the second daemon on tcp://127.0.0.1:23751 (scripts/docker_up.sh)."""
+    try:
+        import docker
+    except ImportError:
+        missing("the docker SDK is not installed (pip install 'trt_magic[docker]')")
+    try:
+        client = docker.DockerClient(base_url=SECOND_DOCKER, version="auto")
+        client.ping()
+    except Exception as exc:
+        missing(
+            f"no second Docker engine at {SECOND_DOCKER} ({exc.__class__.__name__}); run scripts/docker_up.sh"
+        )
+    from docker_image import build_test_image
+
+    yield client, build_test_image(client)
+    client.close()

@@ -69,16 +69,16 @@ class LogSink:
         self.lines = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._partial = ""
-        self._file = None
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._file = None  # opened on the first output: a run that never starts keeps the old log
 
     def feed(self, chunk: bytes | str) -> None:
         """Add raw output (any chunking); complete lines are dispatched."""
         text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
         if not text:
             return
+        if self._file is None and self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - see close()
         if self._file is not None:
             self._file.write(text)
         *lines, self._partial = (self._partial + text).split("\n")

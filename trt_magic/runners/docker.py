@@ -243,6 +243,7 @@ class DockerRunner:
             mounts=mounts,
             working_dir=str(rw[0].container) if rw else "/tmp",
             device_requests=gpu_requests(job.gpus),
+            network_mode="none",  # trtexec needs no network; nothing to expose
             detach=True,
         )
 

@@ -112,9 +112,9 @@ def _value_paths(spec: FileFlag, value: str) -> list[tuple[str, str, str]]:
     """Split a flag value into (prefix, path, suffix) pieces so paths can be swapped in place."""
     if spec.value == "name_file_list":
         pieces = []
-        for item in value.split(","):
+        for i, item in enumerate(value.split(",")):
             name, sep, path = item.rpartition(":")
-            pieces.append((name + sep, path, ""))
+            pieces.append(("," * (i > 0) + name + sep, path, ""))
         return pieces
     if spec.value == "plugin":  # lib.so[ns::plugin,...]
         path, bracket, rest = value.partition("[")
@@ -198,7 +198,7 @@ def docker_run_command(
     cmd = ["docker"]
     if docker_host:
         cmd += ["-H", docker_host]
-    cmd += ["run", "--rm"]
+    cmd += ["run", "--rm", "--network", "none"]
     if gpus and gpus != "none":
         cmd += ["--gpus", "all" if gpus == "all" else f'"device={gpus}"']
     if user:

@@ -1,0 +1,143 @@
+"""The local test image: a busybox-static rootfs whose ``trtexec`` replays REAL trtexec outputs.
+
+No registry is reachable in CI, so the image is a ``docker import`` of a tarball built here:
+``/bin/busybox`` (Debian's busybox-static) with its applets linked, ``/usr/bin/trtexec`` (the
+shell script below) and ``/data/`` holding real files from ``tests/data/trtexec`` and
+``tests/data/trex`` (provenance in tests/data/SOURCES.md). The tag is a hash of the content, so
+the image is rebuilt only when it changes.
+
+The fake trtexec reads its flags like trtexec does (``--name=value``), so a wrong path mapping
+fails: ``--onnx``, ``--loadEngine``, ``--timingCacheFile`` (when present), ``--calib``, plugin
+libraries and ``--loadInputs`` files must be readable at the path given; outputs are written at
+the path given. Unreadable input: a message on stderr and exit 2 (not a trtexec log).
+
+Scenario, chosen by the ONNX (or ``--loadEngine``) file NAME:
+- contains ``fail``: prints log-10.16.0-FAILED-custom-op-plugin-not-found.log, exits 1, writes
+  no output (as that real failed build did);
+- contains ``slow``: writes half an engine, prints the first 40 lines of
+  log-10.16.1-onnx-default-run.log, then sleeps 60 s (for interrupt and timeout tests);
+- contains ``huge``: prints log-8.6.1-segformer-build-verbose-workspace-plugin.log (a real 18,331
+  line ``--verbose`` build) ten times over (183,310 lines), then succeeds;
+- otherwise: success. With ``--loadEngine`` it prints log-10.16.1-dumpProfile-exportProfile.log,
+  else log-10.16.1-onnx-default-run.log; exits 0.
+On success it writes what the flags ask for: ``--saveEngine`` gets the bytes of the ONNX it read
+(not a real engine: none is shipped; the test compares the bytes to prove both mappings),
+``--exportProfile`` / ``--exportLayerInfo`` / ``--exportTimes`` the real TREx A100 FP32 ResNet-18
+profile and graph JSON and the RTX 3090 timing JSON, ``--timingCacheFile`` / ``--calib`` are
+created when missing. ``--exportOutput`` is not written: no real ``--exportOutput`` file is in
+the fixtures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+REPOSITORY = "trt_magic-test/trtexec"
+BUSYBOX = Path("/bin/busybox")
+APPLETS = [
+    "sh", "cat", "cp", "head", "sleep", "mkdir", "touch", "test", "[", "echo", "printf",
+    "id", "ls", "rm", "seq", "dd", "dirname", "true", "false",
+]  # fmt: skip
+
+#: image path -> file under tests/data
+FILES = {
+    "/data/default.log": "trtexec/log-10.16.1-onnx-default-run.log",
+    "/data/profile-run.log": "trtexec/log-10.16.1-dumpProfile-exportProfile.log",
+    "/data/failed.log": "trtexec/log-10.16.0-FAILED-custom-op-plugin-not-found.log",
+    "/data/huge.log": "trtexec/log-8.6.1-segformer-build-verbose-workspace-plugin.log",
+    "/data/profile.json": "trex/A100-fp32/resnet.onnx.engine.profile.json",
+    "/data/layer_info.json": "trex/A100-fp32/resnet.onnx.engine.graph.json",
+    "/data/times.json": "trtexec/trex-tf-resnet50-rtx3090-fp32.timing.json",
+}
+
+TRTEXEC = r"""#!/bin/sh
+# Fake trtexec of the trt_magic test image: see tests/docker_image.py for what it does.
+onnx=""; engine_in=""; save=""; profile=""; layers=""; times=""; tcache=""; calib=""
+need=""
+for arg in "$@"; do
+  case "$arg" in
+    --onnx=*) onnx="${arg#--onnx=}" ;;
+    --loadEngine=*) engine_in="${arg#--loadEngine=}" ;;
+    --saveEngine=*) save="${arg#--saveEngine=}" ;;
+    --exportProfile=*) profile="${arg#--exportProfile=}" ;;
+    --exportLayerInfo=*) layers="${arg#--exportLayerInfo=}" ;;
+    --exportTimes=*) times="${arg#--exportTimes=}" ;;
+    --timingCacheFile=*) tcache="${arg#--timingCacheFile=}" ;;
+    --calib=*) calib="${arg#--calib=}" ;;
+    --plugins=*|--staticPlugins=*|--dynamicPlugins=*|--leanDLLPath=*) need="${arg#*=}" ;;
+  esac
+done
+check() {  # check FLAG PATH: the input must be readable where the flag says
+  if [ -n "$2" ] && ! cat -- "$2" > /dev/null 2>&1; then
+    echo "fake trtexec: cannot read $1=$2 (wrong path mapping?)" >&2
+    exit 2
+  fi
+}
+check --onnx "$onnx"; check --loadEngine "$engine_in"; check --plugins "$need"
+if [ -n "$tcache" ] && [ -e "$tcache" ]; then check --timingCacheFile "$tcache"; fi
+name="$onnx$engine_in"
+case "$name" in
+  *fail*) cat /data/failed.log; exit 1 ;;
+  *slow*)
+    if [ -n "$save" ]; then head -c 4096 -- "$onnx" > "$save"; fi
+    head -n 40 /data/default.log; sleep 60; exit 0 ;;
+  *huge*) for i in 1 2 3 4 5 6 7 8 9 10; do cat /data/huge.log; done ;;
+  *) if [ -n "$engine_in" ]; then cat /data/profile-run.log; else cat /data/default.log; fi ;;
+esac
+if [ -n "$save" ]; then cat -- "$onnx" > "$save" || exit 3; fi
+if [ -n "$profile" ]; then cp /data/profile.json "$profile" || exit 3; fi
+if [ -n "$layers" ]; then cp /data/layer_info.json "$layers" || exit 3; fi
+if [ -n "$times" ]; then cp /data/times.json "$times" || exit 3; fi
+if [ -n "$tcache" ] && [ ! -e "$tcache" ]; then touch -- "$tcache" || exit 3; fi
+if [ -n "$calib" ] && [ ! -e "$calib" ]; then touch -- "$calib" || exit 3; fi
+exit 0
+"""
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None, **kw) -> None:
+    info = tarfile.TarInfo(name.lstrip("/"))
+    info.mtime = 0
+    for key, value in kw.items():
+        setattr(info, key, value)
+    if data is None:
+        tar.addfile(info)
+    else:
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+def rootfs_tar() -> bytes:
+    """The image's root filesystem as a tar (deterministic: same content, same bytes)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for d in ("bin", "usr", "usr/bin", "data", "etc"):
+            _add(tar, d, type=tarfile.DIRTYPE, mode=0o755)
+        _add(tar, "tmp", type=tarfile.DIRTYPE, mode=0o1777)
+        _add(tar, "bin/busybox", BUSYBOX.read_bytes(), mode=0o755)
+        for applet in APPLETS:
+            _add(tar, f"bin/{applet}", type=tarfile.SYMTYPE, linkname="busybox", mode=0o777)
+        _add(tar, "usr/bin/trtexec", TRTEXEC.encode(), mode=0o755)
+        for target, source in FILES.items():
+            _add(tar, target, (DATA / source).read_bytes(), mode=0o644)
+    return buf.getvalue()
+
+
+def build_test_image(client) -> str:
+    """Import the test image on ``client``'s daemon (once per content); return its tag."""
+    import docker
+
+    data = rootfs_tar()
+    tag = f"{REPOSITORY}:{hashlib.sha256(data).hexdigest()[:12]}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    repo, _, version = tag.partition(":")
+    client.api.import_image_from_data(data, repository=repo, tag=version)
+    client.images.get(tag)  # raises if the import did not take
+    return tag
