@@ -1,0 +1,278 @@
+"""Sweeps: variant expansion and search modes, the Pareto front, the slot scheduler (with a test
+double for the build), and (with Docker) real sweeps over two daemons with the test image."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from trt_magic.errors import UsageError
+from trt_magic.spec import ShapeProfile, ShapeRange
+from trt_magic.sweep import start_sweep, sweep
+from trt_magic.sweep.result import SweepResult, render_html
+from trt_magic.sweep.scheduler import Row, Scheduler, Slot
+from trt_magic.sweep.variants import (
+    Axes,
+    Variant,
+    as_profile,
+    expand,
+    fast_variants,
+    full_variants,
+    mixed_second_phase,
+    pareto_front,
+    pin_to_slots,
+)
+
+# ------------------------------------------------------------------ variants and search
+
+
+def _axes(**kw):
+    base = dict(precisions=["fp32", "fp16", "best"], opt_levels=[3, 5], profiles=[None])
+    base.update(kw)
+    return Axes.build(**base)
+
+
+def test_full_is_the_cartesian_product():
+    variants = full_variants(_axes())
+    assert len(variants) == 6
+    assert len({v.label for v in variants}) == 6
+    assert {(v.precision, v.opt_level) for v in variants} == {
+        (p, o) for p in ("fp32", "fp16", "best") for o in (3, 5)
+    }
+
+
+def test_fast_is_baseline_plus_one_change_at_a_time():
+    # trtexec README: 3 binary knobs -> full 8 routes, fast 4 (baseline + 3 one-off flips)
+    axes = Axes.build(precisions=["fp32", "fp16"], opt_levels=[3, 5], images=["a", "b"])
+    assert len(full_variants(axes)) == 8
+    fast = fast_variants(axes)
+    assert len(fast) == 4
+    base = fast[0]
+    assert (base.precision, base.opt_level, base.image) == ("fp32", 3, "a")
+    for v in fast[1:]:
+        changed = [k for k, x in v.axis_values().items() if x != base.axis_values()[k]]
+        assert len(changed) == 1
+
+
+def test_mixed_sweeps_only_the_improving_values():
+    axes = Axes.build(precisions=["fp32", "fp16"], opt_levels=[3, 5], images=["a", "b"])
+    fast = fast_variants(axes)
+    base, fp16, o5, img_b = fast
+    # fp16 and O5 beat the baseline, image b is slower: phase 2 is fp16 x O5 with image a
+    scores = {base: 10.0, fp16: 6.0, o5: 9.0, img_b: 12.0}
+    more = mixed_second_phase(axes, scores, fast)
+    assert [(v.precision, v.opt_level, v.image) for v in more] == [("fp16", 5, "a")]
+
+
+def test_mixed_treats_failed_or_inaccurate_variants_as_no_improvement():
+    axes = Axes.build(precisions=["fp32", "fp16"], opt_levels=[3, 5])
+    base, fp16, o5 = fast_variants(axes)
+    assert mixed_second_phase(axes, {base: 10.0, fp16: None, o5: 9.0}, [base, fp16, o5]) == []
+    assert mixed_second_phase(axes, {base: None, fp16: 1.0, o5: 1.0}, [base, fp16, o5]) == []
+
+
+def test_unknown_search_and_bad_axes_are_usage_errors():
+    with pytest.raises(UsageError, match="search="):
+        expand(_axes(), "exhaustive")
+    with pytest.raises(UsageError, match="repeats"):
+        Axes.build(precisions=["fp16", "FP16"])
+    with pytest.raises(UsageError, match="0-5"):
+        Axes.build(opt_levels=[7])
+    with pytest.raises(UsageError, match="unknown precision"):
+        Axes.build(precisions=["fp64"])
+
+
+def test_profiles_from_flags_specs_and_shape_profiles():
+    p = as_profile("x:8x4", 0)
+    assert p.flags == ("--minShapes=x:8x4", "--optShapes=x:8x4", "--maxShapes=x:8x4")
+    q = as_profile("--minShapes=x:1x4 --optShapes=x:8x4 --maxShapes=x:16x4", 1)
+    assert q.flags[1] == "--optShapes=x:8x4" and q.name == "p1"
+    sp = ShapeProfile(dims={"x": ("batch", 4)}, ranges={"x": ShapeRange((1, 4), (2, 4), (4, 4))})
+    assert as_profile(sp, 2).flags == tuple(sp.shape_flags())
+    with pytest.raises(UsageError):
+        as_profile(3.5, 0)
+
+
+def test_build_args_of_a_variant():
+    v = Variant("fp16", as_profile("x:8x4", 1), 5, None, None)
+    args = v.build_args("m.onnx", "/out/fp16")
+    assert args[:2] == ["--onnx=m.onnx", "--saveEngine=/out/fp16/engine.plan"]
+    assert "--fp16" in args and "--builderOptimizationLevel=5" in args
+    assert "--optShapes=x:8x4" in args and "--profilingVerbosity=detailed" in args
+    assert v.label == "fp16_p1_O5"
+    routed = Variant("fp32", route="-match_ragged_mha=[on|off]")
+    assert "--tuneBuildRoutes=-match_ragged_mha=[on|off]" in routed.build_args("m", "o")
+
+
+def test_pin_to_slots_repeats_each_variant_per_slot():
+    pinned = pin_to_slots(full_variants(_axes()), [("h1", "0"), ("h2", "0")])
+    assert len(pinned) == 12 and len({v.label for v in pinned}) == 12
+
+
+def test_pareto_front_minimizes_every_objective():
+    points = [
+        [1.0, 0.1, 10.0],  # fastest
+        [2.0, 0.01, 10.0],  # most accurate
+        [2.0, 0.1, 5.0],  # smallest
+        [3.0, 0.1, 10.0],  # dominated by the first
+        [None, None, None],  # failed
+    ]
+    assert pareto_front(points) == [True, True, True, False, False]
+    # accuracy not measured: it neither helps nor hurts
+    assert pareto_front([[1.0, None, 10.0], [2.0, None, 5.0], [3.0, None, 20.0]]) == [
+        True,
+        True,
+        False,
+    ]
+
+
+# ------------------------------------------------------------------ the scheduler (test double)
+
+
+class _FakeBuild:
+    """Stands in for the runner: records which slot ran what, and when."""
+
+    def __init__(self, seconds=0.05, fail=()):
+        self.seconds, self.fail = seconds, set(fail)
+        self.intervals: list[tuple[Slot, float, float, str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, row: Row, slot: Slot, cancel: threading.Event) -> None:
+        start = time.monotonic()
+        cancel.wait(self.seconds)
+        with self.lock:
+            self.intervals.append((slot, start, time.monotonic(), row.variant.label))
+        ok = row.variant.label not in self.fail and not cancel.is_set()
+        row.run = SimpleNamespace(ok=ok, exit_code=0 if ok else 1, status="passed" if ok else "failed",
+                                  errors=[] if ok else ["[E] boom"], cached=False, summary={}, files={})  # fmt: skip
+
+
+def _scheduler(slots, work):
+    changes = []
+    sched = Scheduler(slots, work, changes.append)
+    return sched, changes
+
+
+def test_at_most_one_build_per_slot_and_all_slots_used():
+    slots = [Slot("h1", "0"), Slot("h1", "1"), Slot("h2", "0")]
+    work = _FakeBuild(seconds=0.05)
+    sched, _ = _scheduler(slots, work)
+    sched.add(full_variants(_axes()) + full_variants(_axes(precisions=["int8", "fp8"])))
+    sched.run()
+    assert all(r.status == "passed" for r in sched.rows) and len(sched.rows) == 10
+    by_slot: dict[Slot, list] = {}
+    for slot, a, b, _ in work.intervals:
+        by_slot.setdefault(slot, []).append((a, b))
+    assert set(by_slot) == set(slots)
+    for spans in by_slot.values():
+        spans.sort()
+        assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False))
+
+
+def test_one_failure_does_not_stop_the_others():
+    variants = full_variants(_axes())
+    work = _FakeBuild(fail={variants[2].label})
+    sched, _ = _scheduler([Slot(None, "0"), Slot(None, "1")], work)
+    sched.add(variants)
+    sched.run()
+    statuses = {r.variant.label: r.status for r in sched.rows}
+    assert statuses.pop(variants[2].label) == "failed"
+    assert set(statuses.values()) == {"passed"}
+    failed = next(r for r in sched.rows if r.status == "failed")
+    assert failed.error == "[E] boom"
+
+
+def test_an_exception_in_one_variant_is_kept_in_its_row():
+    def work(row, slot, cancel):
+        if row.variant.precision == "fp16":
+            raise UsageError("no such image", hint="pull it")
+        row.run = SimpleNamespace(ok=True, exit_code=0, status="passed")
+
+    sched, _ = _scheduler([Slot(None, "0")], work)
+    sched.add(full_variants(_axes(opt_levels=[3])))
+    sched.run()
+    rows = {r.variant.precision: r for r in sched.rows}
+    assert rows["fp16"].status == "failed" and "no such image (hint: pull it)" == rows["fp16"].error
+    assert rows["fp32"].status == rows["best"].status == "passed"
+
+
+def test_cancel_stops_running_work_and_cancels_the_queue():
+    work = _FakeBuild(seconds=30)
+    sched, _ = _scheduler([Slot(None, "0"), Slot(None, "1")], work)
+    sched.add(full_variants(_axes()))
+    t = threading.Thread(target=sched.run)
+    started = time.monotonic()
+    t.start()
+    time.sleep(0.2)
+    sched.cancel.set()
+    t.join(10)
+    assert not t.is_alive() and time.monotonic() - started < 5
+    assert {r.status for r in sched.rows} == {"cancelled"}
+    assert len(work.intervals) == 2  # only the two running ones ever started
+
+
+def test_pinned_variants_wait_for_their_slot():
+    slots = [Slot("a", "0"), Slot("b", "0")]
+    work = _FakeBuild(seconds=0.01)
+    sched, _ = _scheduler(slots, work)
+    sched.add(pin_to_slots(full_variants(_axes(opt_levels=[3])), [("a", "0"), ("b", "0")]))
+    sched.run()
+    for slot, _, _, label in work.intervals:
+        assert label.endswith(f"{slot.host}-gpu0")
+
+
+def test_result_table_html_and_best():
+    slots = [Slot(None, "0")]
+    sched, _ = _scheduler(slots, _FakeBuild(seconds=0))
+    sched.add(full_variants(_axes(opt_levels=[3])))
+    sched.run()
+    lat = {"fp32": 3.0, "fp16": 1.5, "best": 1.0}
+    size = {"fp32": 40.0, "fp16": 20.0, "best": 25.0}
+    for r in sched.rows:
+        p = r.variant.precision
+        r.run.summary = {"gpu_compute_median_ms": lat[p], "engine_size_mib": size[p]}
+    result = SweepResult("m.onnx", "full", slots, rows=sched.rows)
+    table = result.table
+    assert list(table["latency_ms"]) == [3.0, 1.5, 1.0]
+    assert table.set_index("precision")["pareto"].to_dict() == {
+        "fp32": False,
+        "fp16": True,
+        "best": True,
+    }
+    assert list(result.sort("engine_mib")["precision"]) == ["fp16", "best", "fp32"]
+    assert result.best().variant.precision == "best"
+    assert list(result.pareto["precision"]) == ["fp16", "best"]
+    html = render_html(result)
+    assert "3/3 done" in html and "onclick" in html and "Pareto" in html
+
+
+def test_sweep_rejects_a_missing_model(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        start_sweep(tmp_path / "nope.onnx")
+
+
+def test_sweep_with_an_injected_runner_passes_slot_options(tmp_path):
+    """The sweep's own wiring (args, GPU request, host, outdir) with a runner test double."""
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"onnx")
+    calls = []
+    lock = threading.Lock()
+
+    def runner(args, **options):
+        with lock:
+            calls.append((args, options))
+        return SimpleNamespace(ok=True, exit_code=0, status="passed", cached=False,
+                               files={}, summary={}, read_log=lambda: "")  # fmt: skip
+
+    result = sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[3], gpus=[0, 1],
+                   hosts=["h1"], container_gpus="none", outdir=tmp_path / "out",
+                   runner=runner, display=False)  # fmt: skip
+    assert [r.status for r in result.rows] == ["passed", "passed"]
+    for args, options in calls:
+        assert options["gpus"] == "none" and options["docker_host"] == "h1"
+        assert any(a in ("--device=0", "--device=1") for a in args)
+        assert args[1].startswith(f"--saveEngine={tmp_path / 'out'}/")
+    assert (tmp_path / "out" / "sweep.json").is_file()
