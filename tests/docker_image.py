@@ -26,6 +26,17 @@ On success it writes what the flags ask for: ``--saveEngine`` gets the bytes of 
 profile and graph JSON and the RTX 3090 timing JSON, ``--timingCacheFile`` / ``--calib`` are
 created when missing. ``--exportOutput`` is not written: no real ``--exportOutput`` file is in
 the fixtures.
+
+Added for the accuracy check and sweeps (issue 9), chosen by NAME too:
+- ``fixed<N>`` in the ONNX file's base name: the build sleeps N seconds first (a build of fixed
+  time, for sweep scheduling tests and benchmarks/bench_sweep.py), then succeeds as above;
+- ``identity`` in the ``--loadEngine`` path with ``--exportOutput``: the "engine" computes y = x
+  for a model whose one input ``x`` and one output ``y`` are float32: it reads the first
+  ``--loadInputs`` file as float32 (``od``), and writes ``y`` with the dims of ``--shapes`` (else
+  the element count) in the layout of trtexec's ``exportJSONOutput`` (tests/data/SOURCES.md,
+  "--exportOutput"; values with awk's ``%g``, 6 significant digits like C++'s ``os << float``);
+  with ``perturbed`` in the path too, 0.5 is added to every value (an engine past tolerance).
+  Every ``--loadInputs`` file must be readable where the flag says.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ BUSYBOX = Path("/bin/busybox")
 APPLETS = [
     "sh", "cat", "cp", "head", "sleep", "mkdir", "touch", "test", "[", "echo", "printf",
     "id", "ls", "rm", "seq", "dd", "dirname", "true", "false",
+    "od", "awk",  # issue 9: the identity engine of the accuracy scenario
 ]  # fmt: skip
 
 #: image path -> file under tests/data
@@ -69,6 +81,9 @@ for arg in "$@"; do
     --timingCacheFile=*) tcache="${arg#--timingCacheFile=}" ;;
     --calib=*) calib="${arg#--calib=}" ;;
     --plugins=*|--staticPlugins=*|--dynamicPlugins=*|--leanDLLPath=*) need="${arg#*=}" ;;
+    --exportOutput=*) expout="${arg#--exportOutput=}" ;;
+    --loadInputs=*) loadin="${arg#--loadInputs=}" ;;
+    --shapes=*) shapes="${arg#--shapes=}" ;;
   esac
 done
 check() {  # check FLAG PATH: the input must be readable where the flag says
@@ -80,6 +95,14 @@ check() {  # check FLAG PATH: the input must be readable where the flag says
 check --onnx "$onnx"; check --loadEngine "$engine_in"; check --plugins "$need"
 if [ -n "$tcache" ] && [ -e "$tcache" ]; then check --timingCacheFile "$tcache"; fi
 name="$onnx$engine_in"
+rest="$loadin"
+while [ -n "$rest" ]; do  # every --loadInputs file (name:file,name:file) must be readable
+  item="${rest%%,*}"; check --loadInputs "${item##*:}"
+  case "$rest" in *,*) rest="${rest#*,}" ;; *) rest="" ;; esac
+done
+case "${onnx##*/}" in
+  *fixed[0-9]*) t="${onnx##*/}"; t="${t#*fixed}"; sleep "${t%%[!0-9]*}" ;;
+esac
 case "$name" in
   *fail*) cat /data/failed.log; exit 1 ;;
   *slow*)
@@ -94,6 +117,17 @@ if [ -n "$layers" ]; then cp /data/layer_info.json "$layers" || exit 3; fi
 if [ -n "$times" ]; then cp /data/times.json "$times" || exit 3; fi
 if [ -n "$tcache" ] && [ ! -e "$tcache" ]; then touch -- "$tcache" || exit 3; fi
 if [ -n "$calib" ] && [ ! -e "$calib" ]; then touch -- "$calib" || exit 3; fi
+case "$expout:$engine_in" in
+  ?*:*identity*)
+    add=0; case "$engine_in" in *perturbed*) add=0.5 ;; esac
+    first="${loadin%%,*}"; dims="${shapes#*:}"; dims="${dims%%,*}"
+    od -An -v -tf4 "${first##*:}" | awk -v dims="$dims" -v add="$add" '
+      { for (i = 1; i <= NF; i++) v[n++] = $i + add }
+      END { if (dims == "") dims = n
+        printf "[\n  { \"name\" : \"y\"\n  , \"dimensions\" : \"%s\"\n  , \"values\" : [ ", dims
+        for (i = 0; i < n; i++) printf "%s%g", (i ? ", " : ""), v[i]
+        printf " ]\n  }\n]\n" }' > "$expout" || exit 3 ;;
+esac
 exit 0
 """
 

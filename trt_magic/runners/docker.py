@@ -51,16 +51,14 @@ def client_for(docker_host: str | None = None):
     return client
 
 
-def base_url(client) -> str:
-    return str(client.api.base_url).replace(
-        "http+docker://localhost", "unix:///var/run/docker.sock"
-    )
+def host_url(docker_host: str | None) -> str:
+    """The Docker URL as the user names it (``docker -H``): argument, DOCKER_HOST, or the socket."""
+    return docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def is_local(client) -> bool:
-    """True when bind mounts reach our files (a unix socket or named pipe)."""
-    url = base_url(client)
-    return url.startswith(("unix://", "npipe://", "http+docker://"))
+def is_local(url: str) -> bool:
+    """True when bind mounts reach our files (a unix socket or named pipe, not tcp:// or ssh://)."""
+    return url.startswith(("unix://", "npipe://"))
 
 
 def gpu_requests(gpus: str) -> list:
@@ -165,14 +163,14 @@ class DockerRunner:
 
     @property
     def host(self) -> str:
-        return base_url(self.client)
+        return host_url(self.docker_host)
 
     def image_id(self, image: str, note=lambda s: None) -> str:
         return ensure_image(self.client, image, note)
 
     def transfer_mode(self, transfer: str | None) -> str:
         if transfer in (None, "auto"):
-            return "bind" if is_local(self.client) else "copy"
+            return "bind" if is_local(self.host) else "copy"
         if transfer not in ("bind", "copy"):
             raise RunnerError(
                 f"transfer={transfer!r} is not 'bind' or 'copy'.", hint="transfer='copy'"
