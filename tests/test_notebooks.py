@@ -182,7 +182,7 @@ def test_reading_results_opens_the_recorded_runs(tmp_path):
     for name in ("FP32", "FP16", "INT8"):
         assert name in compare
     failed = output_text(tagged(nb, "check-failed")[0])
-    assert "False" in failed and "[E]" in failed, failed[:3000]
+    assert "ok: False" in failed and "Failed to parse onnx file" in failed, failed[:3000]
 
 
 @pytest.mark.slow
@@ -190,3 +190,24 @@ def test_remote_gpu_notebook_runs_without_a_remote_host(tmp_path):
     nb = run_notebook("04_remote_gpu.ipynb", tmp_path, REPLAY_ENV)
     text = output_text(tagged(nb, "check-remote")[0])
     assert "DOCKER_HOST" in text, text[:2000]
+    sweep = output_text(tagged(nb, "check-sweep")[0])
+    assert "<table" in sweep and "fp16" in sweep, sweep[:3000]
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_remote_gpu_notebook_builds_on_a_second_docker_engine(tmp_path, docker_env, second_docker):
+    """The 'remote' engine is the second dockerd on loopback TCP (files copied, not mounted)."""
+    from conftest import SECOND_DOCKER
+
+    env = {
+        **docker_env,
+        "TRT_MAGIC_REMOTE": SECOND_DOCKER,
+        "TRT_MAGIC_SWEEP_HOSTS": f"unix:///var/run/docker.sock,{SECOND_DOCKER}",
+    }
+    nb = run_notebook("04_remote_gpu.ipynb", tmp_path, env)
+    built = "\n".join(output_text(c) for c in nb.cells if c.cell_type == "code")
+    assert f"building on {SECOND_DOCKER}" in built, built[-3000:]
+    assert "recorded" not in built.lower(), built[-3000:]
+    sweep = output_text(tagged(nb, "check-sweep")[0])
+    assert "<table" in sweep and "fp16" in sweep, sweep[:3000]
