@@ -94,7 +94,7 @@ check() {  # check FLAG PATH: the input must be readable where the flag says
 }
 check --onnx "$onnx"; check --loadEngine "$engine_in"; check --plugins "$need"
 if [ -n "$tcache" ] && [ -e "$tcache" ]; then check --timingCacheFile "$tcache"; fi
-name="$onnx$engine_in"
+name="${onnx##*/}${engine_in##*/}"  # the file NAME picks the scenario
 rest="$loadin"
 while [ -n "$rest" ]; do  # every --loadInputs file (name:file,name:file) must be readable
   item="${rest%%,*}"; check --loadInputs "${item##*:}"

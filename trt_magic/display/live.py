@@ -74,7 +74,7 @@ class LiveLog:
         self._display_fn = display_fn
         self._handle = None
         self._interval = interval
-        self._last = 0.0
+        self._last = float("-inf")  # the first line shows at once
         self._dirty = False
         self._stream = stream
 
