@@ -44,6 +44,32 @@ def _strip_known_suffix(prefix: Path) -> Path:
     return prefix
 
 
+def sniff_kind(path: Path) -> str | None:
+    """Say which result a JSON file holds from its content (for files named freely)."""
+    from .exports import _load_json
+
+    try:
+        data = _load_json(path, "result")
+    except ResultError:
+        return None
+    if isinstance(data, dict):
+        if "Layers" in data:
+            return "layer_info"
+        if "performance_summary" in data:
+            return "profile_metadata"
+        if "build_options" in data:
+            return "build_metadata"
+    if isinstance(data, list) and data and isinstance(data[-1], dict):
+        last = data[-1]
+        if "timeMs" in last:
+            return "profile"
+        if "latencyMs" in last:
+            return "times"
+        if "ComputeCapability" in last:
+            return "device_metadata"
+    return None
+
+
 def find_files(prefix: str | Path) -> dict[str, Path]:
     """Find a run's files from ``<prefix>`` (or a folder, or one of its files)."""
     prefix = Path(prefix).expanduser()
@@ -58,6 +84,9 @@ def find_files(prefix: str | Path) -> dict[str, Path]:
     if prefix.is_file() and prefix.suffix in (".log", ".txt"):
         found["log"] = prefix
         prefix = prefix.with_suffix("")
+    elif prefix.is_file() and prefix.suffix == ".json" and _strip_known_suffix(prefix) == prefix:
+        kind = sniff_kind(prefix)  # a freely named export, e.g. layerinfo-10.16.1-detailed.json
+        return {kind: prefix} if kind else {}
     prefix = _strip_known_suffix(prefix)
     for kind, suffixes in SUFFIXES.items():
         for suffix in suffixes:

@@ -12,35 +12,34 @@ from typing import Any
 
 import pandas as pd
 
-from .exports import LayerRecord, ProfileRecord
+from .exports import LayerRecord, ProfileRecord, no_gc
 
 LAYER_COLUMNS = [
     "name", "type", "layer_type", "precision", "tactic",
     "time_ms", "median_ms", "total_ms", "percent",
-    "inputs", "outputs", "out_dtype", "metadata",
+    "inputs", "output_shape", "out_dtype", "metadata",
 ]  # fmt: skip
 
 
-def _shape(tensors) -> str:
-    return ", ".join(
-        "x".join(str(d) for d in t.dims) + (f" {t.dtype}" if t.dtype else "") for t in tensors
-    )
-
-
 def _layer_frame(layers: Sequence[LayerRecord]) -> pd.DataFrame:
-    cols: dict[str, list] = {k: [] for k in ("name", "type", "layer_type", "precision", "tactic",
-                                             "inputs", "outputs", "out_dtype", "metadata")}  # fmt: skip
+    """One pass over the records into column lists (no per-row DataFrame work)."""
+    names, types, kinds, precs, tactics, n_in, shapes, dtypes, metas = ([] for _ in range(9))
     for rec in layers:
-        cols["name"].append(rec.name)
-        cols["type"].append(rec.type)
-        cols["layer_type"].append(rec.raw.get("LayerType"))
-        cols["precision"].append(rec.precision)
-        cols["tactic"].append(rec.tactic)
-        cols["inputs"].append(_shape(rec.inputs))
-        cols["outputs"].append(_shape(rec.outputs))
-        cols["out_dtype"].append(rec.outputs[0].dtype if rec.outputs else None)
-        cols["metadata"].append(rec.metadata if rec.raw.get("Metadata") else None)
-    return pd.DataFrame(cols)
+        raw = rec.raw
+        names.append(rec.name)
+        types.append(rec.type)
+        kinds.append(raw.get("LayerType"))
+        precs.append(rec.precision)
+        tactics.append(rec.tactic)
+        n_in.append(len(rec.inputs))
+        out = rec.outputs[0] if rec.outputs else None
+        shapes.append("x".join(map(str, out.dims)) if out is not None else None)
+        dtypes.append(out.dtype if out is not None else None)
+        metas.append(rec.metadata if raw.get("Metadata") else None)
+    return pd.DataFrame(
+        {"name": names, "type": types, "layer_type": kinds, "precision": precs, "tactic": tactics,
+         "inputs": n_in, "output_shape": shapes, "out_dtype": dtypes, "metadata": metas}
+    )  # fmt: skip
 
 
 def _profile_frame(profile: Sequence[ProfileRecord]) -> pd.DataFrame:
@@ -69,8 +68,9 @@ def layers_frame(layers: Sequence[LayerRecord], profile: Sequence[ProfileRecord]
     ``time_ms`` is the average per inference (``averageMs``), ``total_ms`` the sum over all
     profiled iterations (``timeMs``), ``percent`` trtexec's share of the total.
     """
-    left = _with_key(_layer_frame(layers)) if layers else None
-    right = _with_key(_profile_frame(profile)) if profile else None
+    with no_gc():
+        left = _with_key(_layer_frame(layers)) if layers else None
+        right = _with_key(_profile_frame(profile)) if profile else None
     if left is None and right is None:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in LAYER_COLUMNS})
     if left is None:
