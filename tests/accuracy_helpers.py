@@ -59,3 +59,22 @@ def export_output_text(outputs: dict[str, np.ndarray]) -> str:
         lines.append("  }")
     lines.append("]")
     return "\n".join(lines) + "\n"
+
+
+def identity_model(path: Path, features: int = 4) -> Path:
+    """Write ``y = x`` (input ``x``: [batch, features] float32): the model the test image's
+    ``identity`` engine computes (tests/docker_image.py)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "identity",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", features])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from accuracy_helpers import export_output_text, linear_model
+from accuracy_helpers import export_output_text, identity_model, linear_model
 
 from trt_magic.accuracy import (
     FP16_MAX,
@@ -238,3 +238,72 @@ def test_run_without_engine_is_a_usage_error(linear_onnx):
     with pytest.raises(UsageError, match="saved no engine") as info:
         check_accuracy(Run(backend="docker"), linear_onnx)
     assert "--saveEngine" in info.value.hint
+
+
+# ------------------------------------------------------------------ through Docker
+
+
+@pytest.fixture
+def docker_settings(tmp_path):
+    """Docker backend and a private engine cache for one test."""
+    from trt_magic.config import get_settings
+
+    settings = get_settings()
+    old = settings.backend, settings.cache_dir
+    settings.backend, settings.cache_dir = "docker", str(tmp_path / "cache")
+    yield settings
+    settings.backend, settings.cache_dir = old
+
+
+PROFILE = ["--minShapes=x:1x4", "--optShapes=x:8x4", "--maxShapes=x:16x4"]
+
+
+def _build(tmp_path, engine_name, image, docker_host=None):
+    from trt_magic.runners import trtexec
+
+    onnx = identity_model(tmp_path / "model.onnx")
+    engine = tmp_path / engine_name
+    run = trtexec([f"--onnx={onnx}", f"--saveEngine={engine}", *PROFILE], image=image,
+                  gpus="none", docker_host=docker_host, display=False, cache=False)  # fmt: skip
+    assert run.ok, run.read_log()[-2000:]
+    return run, onnx
+
+
+@pytest.mark.docker
+def test_engine_matching_the_reference_passes(
+    docker_client, trtexec_image, tmp_path, docker_settings
+):
+    run, onnx = _build(tmp_path, "identity.plan", trtexec_image)
+    report = check_accuracy(run, onnx, rtol=1e-3, atol=1e-3, histogram=True)
+    assert report.passed, report
+    (out,) = report.outputs
+    assert out.name == "y" and out.shape == (8, 4)  # the profile's opt shape
+    assert 0 <= out.max_abs_error < 1e-5  # only trtexec's 6-digit printing differs
+    assert report.inputs == {"x": (8, 4)}
+    assert report.run.backend == "docker" and report.run.image == trtexec_image
+    assert "accuracy PASSED" in report._repr_html_()
+
+
+@pytest.mark.docker
+def test_engine_past_tolerance_is_reported(docker_client, trtexec_image, tmp_path, docker_settings):
+    run, onnx = _build(tmp_path, "identity-perturbed.plan", trtexec_image)
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 4)).astype(np.float32)
+    report = check_accuracy(run, onnx, inputs={"x": x}, rtol=1e-3, atol=1e-3)
+    assert not report.passed
+    (out,) = report.outputs
+    assert out.shape == (2, 4) and out.out_of_tolerance == 1.0 and out.mismatched == 8
+    assert out.max_abs_error == pytest.approx(0.5, abs=1e-5)
+    assert "FAILED" in repr(report)
+
+
+@pytest.mark.docker
+def test_accuracy_runs_on_the_daemon_that_built_the_engine(
+    second_docker, tmp_path, docker_settings
+):
+    from conftest import SECOND_DOCKER
+
+    client, image = second_docker
+    run, onnx = _build(tmp_path, "identity.plan", image, docker_host=SECOND_DOCKER)
+    report = check_accuracy(run, onnx, rtol=1e-3, atol=1e-3)
+    assert report.passed
+    assert report.run.host == run.host and "23751" in report.run.host
