@@ -60,10 +60,10 @@ def test_graph_of_each_detailed_fixture(name):
         if layer.precision is None:  # only Myelin shape_call layers, which have no tensors
             assert not layer.inputs and not layer.outputs and layer.kind == "shape_call"
         shown = re.escape(layer.precision or "n/a")
-        assert re.search(rf"> {shown}(→[A-Z0-9]+)? <", svg), layer.name
-        assert f">{eg.escape(layer.kind)}<" in svg
+        kind = re.escape(eg.escape(layer.kind))
+        assert re.search(rf">{kind} · </text>\n<text[^>]*>{shown}(→[A-Z0-9]+)?</text>", svg)
     chips = {eg.PRECISION_COLOURS[layer.precision] for layer in view.layers if layer.precision}
-    assert all(f'fill="{chip}"' in svg for chip in chips)
+    assert all(f'stroke="{chip}"' in svg for chip in chips)  # the border shows the precision
     edge_labels = re.findall(r'class="edge">.*?<text[^>]*>([^<]+)</text>', svg, re.S)
     assert edge_labels and all(re.match(r"\s*(\d+x)*\d+ [A-Z0-9]+", t) for t in edge_labels)
     html = view._repr_html_()
@@ -73,7 +73,7 @@ def test_graph_of_each_detailed_fixture(name):
         hottest = max(view.layers, key=lambda layer: layer.percent or 0)
         assert hottest.time_ms and f'fill="{eg.TIME_COLOURS[-1]}"' in svg
         assert f"{hottest.time_ms:.4f} ms · {hottest.percent:.1f}%" in svg
-        assert "share of time" in html and view.notes == []
+        assert "fill: share of time" in html and view.notes == []
     else:
         assert f'fill="{eg.NO_PROFILE_FILL}"' in svg
 
@@ -92,7 +92,7 @@ def test_reformat_shows_both_precisions_and_formats():
     first = view.layers[0]  # QuantizeLinear_2: Reformat FP32 -> Int8 CHW4
     assert (first.kind, first.precision, first.out_precision) == ("Reformat", "FP32", "INT8")
     svg = view.svg()
-    assert "> FP32→INT8 <" in svg
+    assert re.search(r">Reformat · </text>\n<text[^>]*>FP32→INT8</text>", svg)
     assert "32x3x224x224 INT8 CHW4" in svg
 
 

@@ -316,29 +316,28 @@ def tensor_label(tensor: Any) -> str:
 
 
 def _node(view: EngineGraphView, layer: _Layer, top: float, page: int) -> str:
+    """One layer: fill = share of time, border = precision, text = name, type, precision."""
     fill = time_colour(layer.percent, top) if view.profiled else NO_PROFILE_FILL
     ink = "white" if fill in TIME_COLOURS[6:] else "#1a1a1a"
-    name = escape(_short(layer.name))
-    rows = [f'<tr><td colspan="2" align="left"><font color="{ink}"><b>{name}</b></font></td></tr>']
+    rows = [f"<b>{escape(_short(layer.name))}</b>"]
+    border = "#555555"
     if view.detailed:
         precision = layer.precision or "n/a"  # Myelin shape_call layers have no tensors
         if layer.out_precision and layer.out_precision != layer.precision:
             precision += f"→{layer.out_precision}"
-        chip = PRECISION_COLOURS.get(layer.precision or "", OTHER_PRECISION)
-        rows.append(
-            f'<tr><td align="left"><font color="{ink}">{escape(layer.kind or "layer")}</font></td>'
-            f'<td bgcolor="{chip}"><font color="white"> {escape(precision)} </font></td></tr>'
-        )
+        border = PRECISION_COLOURS.get(layer.precision or "", OTHER_PRECISION)
+        rows.append(f"{escape(layer.kind or 'layer')} · <b>{escape(precision)}</b>")
     if layer.time_ms is not None:
-        rows.append(
-            f'<tr><td colspan="2" align="left"><font color="{ink}">{layer.time_ms:.4f} ms · '
-            f"{layer.percent or 0:.1f}%</font></td></tr>"
-        )
-    label = '<<table border="0" cellspacing="0" cellpadding="2">' + "".join(rows) + "</table>>"
+        rows.append(f"{layer.time_ms:.4f} ms · {layer.percent or 0:.1f}%")
+    cells = "".join(
+        f'<tr><td align="left"><font color="{ink}">{row}</font></td></tr>' for row in rows
+    )
+    label = f'<<table border="0" cellspacing="0" cellpadding="1">{cells}</table>>'
     tooltip = escape(f"{layer.name}\n{layer.kind or ''} {layer.precision or ''}".strip())
     return (
         f'  L{layer.index} [id="{view._id}-p{page}-L{layer.index}", class="layer", '
-        f'fillcolor="{fill}", tooltip="{tooltip}", label={label}];'
+        f'fillcolor="{fill}", color="{border}", penwidth={3 if view.detailed else 1}, '
+        f'tooltip="{tooltip}", label={label}];'
     )
 
 
@@ -357,7 +356,7 @@ def _dot_source(view: EngineGraphView, page: int) -> str:
         f'digraph "{escape(view.title)}" {{',
         f'  id="{view._id}-g{page}"; rankdir=TB; nodesep=0.25; ranksep=0.35;',
         '  node [shape=box, style="rounded,filled", fontname="DejaVu Sans", fontsize=10, '
-        'color="#555555", margin="0.05,0.03"];',
+        'color="#555555", margin="0.1,0.06"];',
         '  edge [fontname="DejaVu Sans", fontsize=8, color="#777777", fontcolor="#333333"];',
     ]
     lines += [_node(view, layer, top, page) for layer in layers]
@@ -464,7 +463,7 @@ def _legend(view: EngineGraphView) -> str:
         f"{escape(p)}</span>"
         for p in seen
     )
-    parts = [f"precision (of the first input): {chips}"] if chips else []
+    parts = [f"border: precision (of the first input) {chips}"] if chips else []
     if view.profiled:
         top = max(layer.percent or 0.0 for layer in view.layers)
         steps = len(TIME_COLOURS) - 1
@@ -472,14 +471,15 @@ def _legend(view: EngineGraphView) -> str:
             f'<span class="swatch" style="background:{c}" title="≈{top * i / steps:.1f}%"></span>'
             for i, c in enumerate(TIME_COLOURS)
         )
-        parts.append(f"share of time: 0% {swatches} {top:.1f}% (the slowest layer)")
+        parts.append(f"fill: share of time 0% {swatches} {top:.1f}% (the slowest layer)")
     return '<div class="legend">' + " &nbsp; ".join(parts) + "</div>"
 
 
 def _summary(view: EngineGraphView) -> str:
     counts: dict[str, int] = {}
     for layer in view.layers:
-        counts[layer.precision or "?"] = counts.get(layer.precision or "?", 0) + 1
+        if layer.precision:  # Myelin shape_call layers have no tensors, hence no precision
+            counts[layer.precision] = counts.get(layer.precision, 0) + 1
     text = f"{len(view.layers)} layers"
     if view.detailed:
         text += " · " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))

@@ -1,0 +1,165 @@
+"""The views in a real browser (Debian chromium via Playwright): Netron shows an exported model,
+the engine graph's SVG, search and pages work; screenshots for the README go to docs/img/."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import trt_magic.engine_graph as eg
+from trt_magic import netron as views
+
+pytestmark = pytest.mark.browser
+
+DATA = Path(__file__).parent / "data"
+IMG = Path(__file__).parent.parent / "docs" / "img"
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 720})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def stop_views():
+    yield
+    views.netron_stop()
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A tiny conv net exported with the TorchScript exporter; returns (path, node names)."""
+    import onnx
+    import torch
+
+    class TinyNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.act = torch.nn.ReLU()
+            self.pool = torch.nn.MaxPool2d(2)
+            self.head = torch.nn.Conv2d(8, 4, 1)
+
+        def forward(self, x):
+            return self.head(self.pool(self.act(self.stem(x))))
+
+    path = tmp_path_factory.mktemp("netron") / "tiny_convnet.onnx"
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated, and says so
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            TinyNet().eval(),
+            (torch.randn(1, 3, 32, 32),),
+            str(path),
+            dynamo=False,
+            input_names=["image"],
+            output_names=["logits"],
+        )
+    names = [node.name for node in onnx.load(str(path)).graph.node]
+    assert names == ["/stem/Conv", "/act/Relu", "/pool/MaxPool", "/head/Conv"]
+    return path, names
+
+
+def accept_cookie_notice(frame) -> None:
+    """Netron 9.3.3 first shows 'This app uses cookies ...' with an Accept button."""
+    button = frame.locator("#message-button")
+    button.wait_for(state="visible", timeout=30_000)
+    assert "uses cookies" in frame.locator("#message-text").inner_text()
+    button.click()
+
+
+def test_netron_shows_the_exported_model(page, tiny_onnx):
+    from playwright.sync_api import expect
+
+    path, names = tiny_onnx
+    view = views.netron_view(path)
+    page.goto(view.url)
+    accept_cookie_notice(page)
+    canvas = page.locator("#canvas")
+    canvas.get_by_text("MaxPool", exact=True).first.wait_for(timeout=30_000)
+    for op in ("Conv", "Relu", "MaxPool"):
+        assert canvas.get_by_text(op, exact=True).count() >= 1
+    page.keyboard.press("Control+U")  # Netron's "Show Names"
+    canvas.get_by_text(names[0], exact=True).first.wait_for(timeout=10_000)
+    shown = canvas.text_content()
+    assert all(name in shown for name in names), shown
+    page.keyboard.press("Control+U")  # back to op types; open the first Conv's properties
+    canvas.get_by_text("Conv", exact=True).first.click()
+    sidebar = page.locator("#sidebar")
+    sidebar.get_by_text(names[0], exact=True).wait_for(timeout=10_000)
+    assert sidebar.locator("#sidebar-title").text_content() == "Node Properties"
+    expect(page.locator("#sidebar-closebutton")).to_be_in_viewport(ratio=1)  # slid in
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / "netron.png"))
+
+
+def test_netron_view_html_in_a_page_and_as_a_saved_copy(page, tiny_onnx, tmp_path):
+    path, names = tiny_onnx
+    view = views.netron_view(path, height=500)
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!DOCTYPE html><html><body>{view._repr_html_()}</body></html>")
+    page.goto(notebook.as_uri())
+    frame = page.frame_locator("iframe")
+    accept_cookie_notice(frame)
+    frame.locator("#canvas").get_by_text("MaxPool", exact=True).first.wait_for(timeout=30_000)
+    assert page.locator(".trt-magic-netron-gone").is_hidden()
+
+    views.netron_stop()  # what a saved notebook or an nbconvert export sees later
+    page.goto(notebook.as_uri())
+    gone = page.locator(".trt-magic-netron-gone")
+    gone.wait_for(state="visible", timeout=10_000)
+    assert "not running now" in gone.inner_text()
+    assert page.locator("iframe").is_hidden()
+    assert page.get_by_role("link", name="open in a new tab").is_visible()
+
+
+def test_engine_graph_page(page, tmp_path):
+    view = eg.engine_graph(
+        DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.graph.json",
+        DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.profile.json",
+    )
+    page.goto(view.to_html(tmp_path / "graph.html").as_uri())
+    svg = page.locator("svg").first
+    svg.wait_for()
+    text = svg.text_content()
+    shown = [layer.name for layer in view.layers if eg._short(layer.name) in text]
+    assert len(shown) == len(view.layers)
+    assert page.locator("g.layer").count() == len(view.layers)
+
+    page.fill("input[type=search]", "CaskConvolution")
+    convs = sum(layer.kind == "CaskConvolution" for layer in view.layers)
+    assert page.locator("g.layer.hit").count() == convs > 0
+    assert page.locator(".found").inner_text() == f"{convs} layer(s) match"
+    page.fill("input[type=search]", "")
+    page.locator("input[type=search]").blur()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator(".pages > div").first.evaluate("el => el.scrollTo(0, 0)")
+    IMG.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMG / "engine_graph.png"))
+
+
+def test_engine_graph_pages_switch(page, tmp_path):
+    view = eg.engine_graph(DATA / "trex/notebook-yolo-orin/layer_info.json", page_size=30)
+    assert view.page_count == 3
+    page.goto(view.to_html(tmp_path / "pages.html").as_uri())
+    pages = page.locator(".pages > div")
+    assert [pages.nth(k).is_visible() for k in range(3)] == [True, False, False]
+    page.get_by_role("button", name="page 3: layers 61–86").click()
+    assert [pages.nth(k).is_visible() for k in range(3)] == [False, False, True]
+    assert pages.nth(2).locator("g.layer").count() == 26
+    page.fill("input[type=search]", view.layers[35].name[:40])
+    assert pages.nth(1).is_visible()  # the search jumped to the page of the match
