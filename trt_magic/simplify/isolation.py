@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -57,20 +58,33 @@ class Worker:
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             return Outcome("crashed", {}, self._tail(offset))
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()))
-        reader.daemon = True
-        reader.start()
-        reader.join(timeout)
-        if reader.is_alive():
+        try:
+            line = self._read_answer(timeout)
+        except BaseException:  # Ctrl-C in the notebook: a late answer must not reach the next call
+            self.kill()
+            raise
+        if line is None:
             self.kill()
             return Outcome("timeout", {}, self._tail(offset))
-        if not line or not line[0]:
+        if not line:
             self.process.wait()
             tail = self._tail(offset)
             return Outcome("crashed", {"returncode": self.process.returncode}, tail)
-        answer = json.loads(line[0])
-        return Outcome(answer["status"], answer, self._tail(offset))
+        answer = json.loads(line)
+        ok = answer["status"] == "ok"
+        return Outcome(answer["status"], answer, "" if ok else self._tail(offset))
+
+    def _read_answer(self, timeout: float | None) -> str | None:
+        """The answer line ('' when the child died), or None when ``timeout`` passed first."""
+        stdout = self.process.stdout
+        if os.name == "posix":  # select works on pipes here: no thread per request
+            ready, _, _ = select.select([stdout], [], [], timeout)
+            return stdout.readline() if ready else None
+        line: list[str] = []
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        return None if reader.is_alive() else line[0]
 
     def _tail(self, offset: int, limit: int = 4000) -> str:
         try:
