@@ -186,6 +186,8 @@ def test_version_fallback_table_matches_real_help(data_dir, version):
 def test_options_write_flags(model):
     editor = editor_for(model, trt_version="10.16.1")
     opts = editor.options
+    assert opts.opt_level.label == "default (3)"
+    assert not any("Level" in a for a in editor.args)
     opts.precision[Precision.FP16].value = True
     opts.precision[Precision.INT8].value = True
     opts.tf32.value = False
@@ -222,7 +224,7 @@ def test_preview_shows_both_lines_selectable(model):
     html = editor.preview.value
     assert "user-select:text" in html
     assert "%trtexec --onnx=two.onnx --saveEngine=two_FP32_NONE.plan" in html
-    assert "docker run --rm --gpus all" in html and OLD_IMAGE in html
+    assert "docker run --rm " in html and "--gpus all" in html and OLD_IMAGE in html
     assert editor.magic_line.startswith("%trtexec --onnx=two.onnx ")
     editor.shapes.box("images", 0, "max").value = 12
     assert "images:12x3x32x32" in editor.preview.value

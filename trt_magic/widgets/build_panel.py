@@ -39,7 +39,10 @@ class BuildPanel:
         self.editor = editor
         self.runner = runner or default_runner
         self.build_button = w.Button(description="Build", icon="play", button_style="primary")
-        self.each_button = w.Button(description="Build each precision", icon="forward")
+        self.each_button = w.Button(
+            description="Build each precision", icon="forward", layout=w.Layout(width="200px")
+        )
+        self.each_button.tooltip = "one build per ticked precision, then a comparison"
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.build_button.on_click(lambda _: self.build())
         self.each_button.on_click(lambda _: self.build_each())
@@ -47,6 +50,7 @@ class BuildPanel:
         self.status = w.HTML()
         self.log = w.Textarea(layout=w.Layout(width="100%", height="180px"), disabled=False)
         self.log.add_class("trt-build-log")
+        self.log.layout.display = "none"  # shown when a build starts
         self.result = w.HTML()
         self.runs: list = []
         self.comparison = None
@@ -107,6 +111,7 @@ class BuildPanel:
         self.runs, self.comparison = [], None
         self._lines.clear()
         self.log.value, self.result.value = "", ""
+        self.log.layout.display = None
         self._set_running(True)
         self.thread = threading.Thread(target=self._run_jobs, args=(jobs,), daemon=True)
         self.thread.start()

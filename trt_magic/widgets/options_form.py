@@ -22,7 +22,9 @@ LABELS = {
     Precision.BEST: "best",
     Precision.STRONGLY_TYPED: "strongly typed",
 }
-OPT_LEVELS = [("default (3)", None)] + [(str(i), i) for i in range(6)]
+#: -1 stands for "not set" (a Dropdown cannot select the value None)
+DEFAULT_LEVEL = -1
+OPT_LEVELS = [("default (3)", DEFAULT_LEVEL)] + [(str(i), i) for i in range(6)]
 
 
 def _text(description: str, placeholder: str = "", width: str = "420px") -> w.Text:
@@ -57,7 +59,7 @@ class OptionsForm:
         self.tf32.tooltip = "unticked writes --noTF32 (FP32 math without TF32 tensor cores)"
         self.opt_level = w.Dropdown(
             options=OPT_LEVELS,
-            value=None,
+            value=DEFAULT_LEVEL,
             description="optimization",
             style={"description_width": "130px"},
         )
@@ -82,6 +84,7 @@ class OptionsForm:
         self.retarget()
         self.widget = w.VBox(
             [
+                w.HTML("<b>Build options</b>"),
                 w.HBox([self.image, self.version_note]),
                 w.HBox([w.HTML("<b>precisions</b>&nbsp;"), *self.precision.values(), self.tf32]),
                 w.HBox([self.opt_level, self.hardware, self.workspace]),
@@ -140,7 +143,7 @@ class OptionsForm:
         """Write the form's options into ``spec`` (returns it)."""
         spec.precisions = tuple(p for p in self.ticked() if p is not Precision.FP32)
         spec.tf32 = self.tf32.value
-        spec.opt_level = self.opt_level.value
+        spec.opt_level = None if self.opt_level.value == DEFAULT_LEVEL else self.opt_level.value
         spec.hardware_compat = self.hardware.value
         spec.workspace_mib = self.workspace.value or None
         spec.input_formats = self.input_formats.value.strip()
@@ -154,7 +157,7 @@ class OptionsForm:
         for precision, box in self.precision.items():
             box.value = precision is Precision.FP32 or precision in spec.precisions
         self.tf32.value = spec.tf32
-        self.opt_level.value = spec.opt_level
+        self.opt_level.value = DEFAULT_LEVEL if spec.opt_level is None else spec.opt_level
         if spec.hardware_compat in self.hardware.options:
             self.hardware.value = spec.hardware_compat
         self.workspace.value = spec.workspace_mib or 0

@@ -78,7 +78,11 @@ class ShapeForm:
             for col in cols:
                 for which, box in col.boxes.items():
                     box.observe(self._on_box(col, which), "value")
-        self.widget = w.VBox([*self._input_blocks(), *self.links.values()])
+        title = w.HTML(
+            "<b>Shape profile</b> <span style='color:#777'>min / opt / max of each dynamic dim"
+            " (grey: static, fixed by the model)</span>"
+        )
+        self.widget = w.VBox([title, *self._input_blocks(), *self.links.values()])
         self.show_problems()
 
     def shared_symbols(self) -> list[str]:

@@ -1,0 +1,204 @@
+"""The profile editor in a real browser: JupyterLab on 127.0.0.1, Debian chromium via Playwright.
+
+Runs the notebook cell ``%load_ext trt_magic`` + ``%trt_profile model.onnx``, changes a max shape
+in the rendered form, checks the command preview follows, and saves the screenshot the README
+uses (docs/img/profile_editor.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import pytest
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "profile_editor.png"
+CELL = "%load_ext trt_magic\n%trt_profile model.onnx"
+
+
+def make_model(folder: Path) -> Path:
+    """A small CNN with a dynamic batch, exported the classic way (TorchScript exporter)."""
+    torch = pytest.importorskip("torch")
+
+    class Small(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.head = torch.nn.Linear(8, 10)
+
+        def forward(self, images):
+            return self.head(self.conv(images).relu().mean(dim=(2, 3)))
+
+    path = folder / "model.onnx"
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated, and wanted here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(torch, Small(), path)
+    return path
+
+
+def _export(torch, model, path: Path) -> None:
+    torch.onnx.export(
+        model.eval(),
+        (torch.randn(1, 3, 32, 32),),
+        str(path),
+        dynamo=False,
+        input_names=["images"],
+        output_names=["logits"],
+        dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+    )
+
+
+def write_notebook(path: Path) -> None:
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "profile-editor",
+                "metadata": {},
+                "outputs": [],
+                "source": CELL,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"jupyter lab exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"jupyter lab did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def lab(tmp_path, chromium_path):
+    """JupyterLab on loopback with a token, in a folder holding model.onnx and a notebook."""
+    root = tmp_path / "work"
+    root.mkdir()
+    make_model(root)
+    write_notebook(root / "profile.ipynb")
+    home = tmp_path / "jupyter"
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    # no "Jupyter news?" toast over the page
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port, token = free_port(), secrets.token_hex(16)
+    log = tmp_path / "jupyter.log"
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        command.append("--allow-root")
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_server(f"{base}/api/status?token={token}", process, log)
+        yield {"base": base, "token": token, "root": root, "log": log}
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_profile_editor_in_jupyterlab(lab, chromium_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"{lab['base']}/lab/tree/profile.ipynb?token={lab['token']}")
+            # run the cell once the kernel is connected and idle
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+            page.locator(".jp-Cell .cm-content").first.click()
+            page.keyboard.press("Shift+Enter")
+            editor = page.locator(".trt-profile-editor")
+            try:
+                editor.wait_for(timeout=60_000)
+            except Exception:  # say what the cell showed instead
+                page.screenshot(path=str(lab["root"].parent / "failed.png"))
+                output = page.locator(".jp-Cell").first.inner_text()
+                log = lab["log"].read_text()[-2000:]
+                pytest.fail(
+                    f"no editor rendered; the cell shows:\n{output}\n--- server log:\n{log}"
+                )
+            magic = page.locator(".trt-preview-magic")
+            expect(magic).to_contain_text("--maxShapes=images:8x3x32x32")
+            expect(magic).to_contain_text(
+                "%trtexec --onnx=model.onnx --saveEngine=model_FP32_NONE.plan"
+            )
+            expect(page.locator(".trt-preview-docker")).to_contain_text("docker run --rm")
+
+            batch_max = page.locator(".trt-dim-max input:not([disabled])").first
+            batch_max.fill("32")
+            batch_max.press("Enter")
+            expect(magic).to_contain_text("--maxShapes=images:32x3x32x32", timeout=15_000)
+            expect(magic).not_to_contain_text("images:8x3x32x32")
+
+            # an invalid value shows on the field and leaves the command as it was
+            batch_min = page.locator(".trt-dim-min input:not([disabled])").first
+            batch_min.fill("0")
+            batch_min.press("Enter")
+            expect(page.locator(".trt-preview-problems")).to_contain_text("min must be >= 1")
+            expect(magic).to_contain_text("--minShapes=images:1x3x32x32")
+            batch_min.fill("1")
+            batch_min.press("Enter")
+            expect(page.locator(".trt-preview-problems")).to_have_count(0)
+
+            # what the browser changed is the editor's state on disk
+            state = json.loads((lab["root"] / "model.onnx.profile.json").read_text())
+            assert state["spec"]["profile"]["ranges"]["images"]["max"] == [32, 3, 32, 32]
+
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            editor.screenshot(path=str(SCREENSHOT))
+            assert SCREENSHOT.stat().st_size > 10_000
+        finally:
+            browser.close()
