@@ -1,14 +1,124 @@
-"""``%%onnx_export``: export the model defined in the cell (filled in by the export issue)."""
+"""``%%onnx_export``: run the cell, then export the model it defines with ``export_onnx``."""
 
 from __future__ import annotations
 
-from IPython.core.magic_arguments import argument, magic_arguments
+import ast
+
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 
 @magic_arguments()
-@argument("-o", "--output", help="where to write the .onnx file")
+@argument("-o", "--output", default=None, help="the .onnx file to write (default: <model>.onnx)")
+@argument(
+    "-i",
+    "--input",
+    action="append",
+    default=[],
+    metavar="NAME:SHAPE[:DTYPE]",
+    help="one per forward input, in order: images:1x3x224x224, tokens:1x128:int64",
+)
+@argument(
+    "-d",
+    "--dynamic",
+    action="append",
+    default=[],
+    metavar="NAME:AXIS[=DIM],...",
+    help="dynamic axes: images:0=batch, tokens:0=batch,1=seq",
+)
+@argument(
+    "--model",
+    default=None,
+    metavar="VAR",
+    help="the model variable (default: the cell's last expression)",
+)
+@argument(
+    "--sample",
+    default=None,
+    metavar="EXPR",
+    help="sample inputs: a tensor, tuple or dict expression",
+)
+@argument("--output-names", default=None, metavar="A,B", help="names of the outputs")
+@argument(
+    "--opset",
+    type=int,
+    default=None,
+    help="ONNX opset (default: the highest the image's TensorRT reads)",
+)
+@argument(
+    "--exporter",
+    default="auto",
+    choices=["auto", "dynamo", "torchscript"],
+    help="auto picks what the configured TensorRT accepts",
+)
+@argument("--submodule", default=None, metavar="ATTR.PATH", help="export this submodule alone")
+@argument(
+    "--no-check", action="store_true", help="skip onnx.checker and the onnxruntime parity check"
+)
+@argument("--rtol", type=float, default=1e-3, help="parity relative tolerance")
+@argument("--atol", type=float, default=1e-4, help="parity absolute tolerance")
+@argument(
+    "--timeout", type=float, default=None, metavar="S", help="stop the export after S seconds"
+)
+@argument(
+    "--simplify",
+    default="auto",
+    choices=["auto", "onnxslim", "polygraphy", "onnxsim", "none"],
+    help="clean the graph up after the export",
+)
+@argument("--netron", action="store_true", help="show the exported graph in Netron")
+@argument("--name", default=None, metavar="VAR", help="store the ExportResult in this variable")
 def onnx_export(self, line, cell=None):
-    """Export the PyTorch model defined in the cell to ONNX."""
-    from ..errors import TrtMagicBug
+    """Export the PyTorch model defined in the cell to ONNX, checked against PyTorch.
 
-    raise TrtMagicBug("%%onnx_export is not implemented yet")
+    The cell runs in your namespace; the model is ``--model VAR`` or the cell's last expression.
+    Equivalent to ``trt_magic.export_onnx(model, path, inputs, dynamic, ...)``.
+    """  # fmt: skip
+    from .. import export_onnx
+
+    args = parse_argstring(onnx_export, line)
+    ns = self.shell.user_ns
+    model = ns_value(ns, args.model, "--model") if args.model else run_cell(self.shell, cell)
+    sample = eval(args.sample, ns) if args.sample else None  # noqa: S307 - the user's own expression
+    result = export_onnx(
+        model, args.output or f"{args.model or 'model'}.onnx", args.input, args.dynamic,
+        sample=sample, opset=args.opset, exporter=args.exporter, output_names=args.output_names,
+        submodule=args.submodule, check=not args.no_check, rtol=args.rtol, atol=args.atol,
+        timeout=args.timeout, simplify=args.simplify,
+    )  # fmt: skip
+    if args.name:
+        ns[args.name] = result
+    if args.netron:
+        show_netron(result.path)
+    return result
+
+
+def run_cell(shell, cell: str | None):
+    """Run ``cell`` in the user namespace and return its last expression's value (or None)."""
+    source = (cell or "").strip()
+    if not source:
+        return None
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<%%onnx_export cell>", "exec"), shell.user_ns)  # noqa: S102
+    if last is None:
+        return None
+    expr = ast.Expression(last.value)
+    return eval(compile(expr, "<%%onnx_export cell>", "eval"), shell.user_ns)  # noqa: S307
+
+
+def ns_value(ns: dict, name: str, option: str):
+    """``ns[name]``, or a UsageError that names the option."""
+    from ..errors import UsageError
+
+    if name not in ns:
+        raise UsageError(f"{option} {name}: no variable {name!r} in the notebook")
+    return ns[name]
+
+
+def show_netron(path) -> None:
+    """Display the exported graph in Netron (trt_magic.netron, imported only when asked)."""
+    from IPython.display import display
+
+    from ..netron import netron_view
+
+    display(netron_view(path))

@@ -1,0 +1,213 @@
+"""The export's stdlib parts: -i/-d parsing, exporter choice, NUMA pinning, the child process,
+the pre-flight and the catalogue's text rules (no torch export needed)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from trt_magic.errors import ExportError, UsageError
+from trt_magic.export import hints, isolate, plan
+from trt_magic.export.preflight import preflight
+from trt_magic.export.spec import (
+    InputSpec,
+    normalize_axes,
+    parse_dynamic,
+    parse_input,
+    parse_inputs,
+)
+
+# ---- -i / -d -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, spec",
+    [
+        ("images:1x3x224x224", InputSpec("images", (1, 3, 224, 224), "float32")),
+        ("TOKENS:1x128:int64", InputSpec("TOKENS", (1, 128), "int64")),
+        ("mask:2x8:bool", InputSpec("mask", (2, 8), "bool")),
+        ("x:4,5:fp16", InputSpec("x", (4, 5), "float16")),
+        ("input.1:7:long", InputSpec("input.1", (7,), "int64")),
+    ],
+)
+def test_parse_input(text, spec):
+    assert parse_input(text) == spec
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [("images", "NAME:SHAPE"), ("x:1x0x3", "positive"), ("x:1x3:complex", "unknown dtype")],
+)
+def test_parse_input_errors(text, words):
+    with pytest.raises(UsageError, match=words):
+        parse_input(text)
+
+
+def test_parse_inputs_from_mapping():
+    specs = parse_inputs({"a": (1, 3), "ids": ((2, 5), "int64")})
+    assert specs == [InputSpec("a", (1, 3)), InputSpec("ids", (2, 5), "int64")]
+
+
+def test_parse_dynamic_merges_and_names():
+    assert parse_dynamic(["tokens:0=batch,1=seq", "mask:0=batch", "tokens:2"]) == {
+        "tokens": {0: "batch", 1: "seq", 2: "tokens_2"},
+        "mask": {0: "batch"},
+    }
+    assert parse_dynamic({"x": [0]}) == {"x": {0: "x_0"}}
+    assert parse_dynamic({"x": {0: "b"}}) == {"x": {0: "b"}}
+
+
+@pytest.mark.parametrize("text", ["x", "x:", "x:a=batch", "x:0=1bad"])
+def test_parse_dynamic_errors(text):
+    with pytest.raises(UsageError):
+        parse_dynamic([text])
+
+
+def test_normalize_axes():
+    dyn = {"x": {-1: "seq"}}
+    normalize_axes(dyn, {"x": 3})
+    assert dyn == {"x": {2: "seq"}}
+    with pytest.raises(UsageError, match="axes 0..1"):
+        normalize_axes({"x": {5: "b"}}, {"x": 2})
+
+
+# ---- exporter and opset choice -------------------------------------------------------------
+
+DEFAULT = "nvcr.io/nvidia/tensorrt:23.04-py3"
+
+
+def test_auto_on_default_image_picks_torchscript_at_17():
+    p = plan.choose("auto", None, DEFAULT)
+    assert (p.exporter, p.opset, p.trt_version, p.cap) == ("torchscript", 17, "8.6.1", 17)
+    assert "below the dynamo exporter's minimum 18" in p.notes[0]
+    assert not p.warnings
+
+
+def test_auto_with_opset_18_picks_dynamo_and_warns_about_the_cap():
+    p = plan.choose("auto", 18, DEFAULT)
+    assert (p.exporter, p.opset) == ("dynamo", 18)
+    assert any("above what TensorRT 8.6.1 reads (17)" in w for w in p.warnings)
+
+
+def test_unknown_image_is_said_not_guessed():
+    p = plan.choose("auto", None, "nvcr.io/nvidia/tensorrt:24.05-py3")
+    assert p.trt_version is None and p.exporter == "torchscript" and p.opset == 17
+    assert "not in the NGC tag table" in p.notes[0]
+
+
+def test_explicit_dynamo_below_18_warns():
+    p = plan.choose("dynamo", None, DEFAULT)
+    assert p.opset == 17 and "converts it down to 17" in p.warnings[0]
+
+
+def test_bad_exporter_and_opset():
+    with pytest.raises(UsageError, match="not one of"):
+        plan.choose("onnx", None, DEFAULT)
+    with pytest.raises(UsageError, match="torchscript exporter writes opset 20 at most"):
+        plan.choose("torchscript", 21, DEFAULT)
+
+
+# ---- NUMA and the child process ------------------------------------------------------------
+
+
+def _fake_sysfs(tmp_path, nodes: dict[int, str]):
+    for node, cpulist in nodes.items():
+        d = tmp_path / "devices/system/node" / f"node{node}"
+        d.mkdir(parents=True)
+        (d / "cpulist").write_text(cpulist + "\n")
+    (tmp_path / "devices/system/node/possible").write_text("0-1\n")  # real sysfs has these too
+    return str(tmp_path)
+
+
+def test_parse_cpulist():
+    assert isolate.parse_cpulist("0-3,8-9,12\n") == [0, 1, 2, 3, 8, 9, 12]
+    assert isolate.parse_cpulist("") == []
+
+
+def test_pinning_plan_on_a_two_node_host(tmp_path):
+    allowed = sorted(os.sched_getaffinity(0))
+    root = _fake_sysfs(tmp_path, {0: str(allowed[0]), 1: "200-203"})
+    assert isolate.numa_nodes(root) == {0: [allowed[0]], 1: [200, 201, 202, 203]}
+    assert isolate.pinning_plan(root) == (0, [allowed[0]])
+
+
+def test_no_pinning_on_one_node(tmp_path):
+    assert isolate.pinning_plan(_fake_sysfs(tmp_path, {0: "0-1"})) is None
+    assert isolate.pinning_plan(str(tmp_path / "nowhere")) is None
+
+
+def test_run_isolated_in_process_without_timeout():
+    assert isolate.run_isolated(os.getpid, timeout=None) == os.getpid()
+
+
+def test_run_isolated_child_returns_and_is_pinned():
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    pid, affinity = isolate.run_isolated(
+        lambda: (os.getpid(), os.sched_getaffinity(0)), timeout=30, cpus=[cpu]
+    )
+    assert pid != os.getpid() and affinity == {cpu}
+    assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1  # parent intact
+
+
+def test_run_isolated_timeout_kills_the_child():
+    started = time.monotonic()
+    with pytest.raises(isolate.ChildTimedOut):
+        isolate.run_isolated(lambda: time.sleep(60), timeout=0.5)
+    assert time.monotonic() - started < 10
+
+
+def test_run_isolated_child_error_comes_back_as_a_record():
+    def boom():
+        raise ValueError("inner") from KeyError("cause")
+
+    with pytest.raises(isolate.ChildFailed) as info:
+        isolate.run_isolated(boom, timeout=30)
+    record = info.value.record
+    assert record.type == "ValueError" and record.message == "inner"
+    assert record.chain[0][0] == "KeyError" and "boom" in record.traceback
+
+
+# ---- pre-flight ----------------------------------------------------------------------------
+
+
+def test_preflight_levels_from_the_86_table():
+    hist = {"Conv": 3, "Bernoulli": 1, "CumSum": 1, "NoSuchOp": 1, "com.microsoft::Gelu": 2}
+    found = {f.op: f for f in preflight(hist, "8.6.1", 17)}
+    assert "Conv" not in found
+    assert found["Bernoulli"].level == "unsupported"
+    assert found["CumSum"].level == "restricted" and "initializer" in found["CumSum"].message
+    assert found["NoSuchOp"].level == "unknown"
+    assert found["com.microsoft::Gelu"].level == "custom"
+
+
+def test_preflight_opset_above_cap():
+    found = preflight({"Relu": 1}, "8.6.1", 18)
+    assert found[0].level == "opset" and "parses up to 17" in found[0].message
+    assert preflight({"Relu": 1}, "10.15.0", 18) == []
+
+
+# ---- catalogue text rules (texts quoted from torch 2.13) -----------------------------------
+
+
+CTX = {"exporter": "torchscript", "opset": 17, "cap": 17, "trt_version": "8.6.1"}
+
+
+def test_diagnose_opset_within_and_beyond_the_cap():
+    text = (
+        "torch.onnx.errors.UnsupportedOperatorError: Exporting the operator 'aten::grid_sampler' "
+        "to ONNX opset version 13 is not supported. Support for this operator was added in "
+        "version 16, try exporting with this version"
+    )
+    err = hints.diagnose(text, {**CTX, "opset": 13})
+    assert "aten::grid_sampler needs ONNX opset 16" in err.message
+    assert "--opset 16" in err.hint
+    beyond = text.replace("grid_sampler", "col2im").replace("16", "18").replace("13", "17")
+    err = hints.diagnose(beyond, CTX)
+    assert "TensorRT 8.6.1 reads ONNX up to opset 17" in err.hint and err.detail == beyond
+
+
+def test_diagnose_falls_back_to_the_other_exporter():
+    err = hints.diagnose("RuntimeError: something odd\n", CTX)
+    assert isinstance(err, ExportError) and "--exporter dynamo" in err.hint

@@ -1,0 +1,321 @@
+"""The torch side of the export: the model copy, sample inputs, and ``torch.onnx.export``.
+
+Imported only when an export runs, so it imports torch at the top.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+
+from . import hints
+from .spec import InputSpec
+
+#: ONNX's protobuf limit is 2 GiB for the whole file; keep room for the graph itself
+EXTERNAL_DATA_THRESHOLD = 2**31 - 2**26
+
+
+@dataclass
+class Prepared:
+    """What gets exported: the CPU eval-mode copy, its inputs and their ONNX names."""
+
+    model: torch.nn.Module
+    args: tuple
+    kwargs: dict
+    input_names: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """ONNX input name -> sample tensor, in graph order."""
+        values = list(self.args) + list(self.kwargs.values())
+        return dict(zip(self.input_names, values, strict=True))
+
+
+def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Prepared:
+    """Copy ``model`` to the CPU in eval mode and build its sample inputs (the user's is untouched)."""
+    if not isinstance(model, torch.nn.Module):
+        raise hints.not_a_module(model)
+    try:
+        work = copy.deepcopy(model).cpu().eval()
+    except Exception as exc:
+        raise hints.not_copyable(model, exc) from exc
+    args, kwargs = _sample_from(inputs, sample)
+    notes = []
+    if submodule:
+        work, args, kwargs = _capture_submodule(work, submodule, args, kwargs)
+        shapes = ", ".join(str(tuple(t.shape)) for t in [*args, *kwargs.values()])
+        notes.append(f"captured the inputs of {submodule!r} with a forward hook: {shapes}")
+    _check_signature(work, args, kwargs)
+    names = [s.name for s in inputs] if inputs and not submodule else _names(work, args, kwargs)
+    if len(names) != len(args) + len(kwargs):
+        raise hints.input_count(work, len(args) + len(kwargs), names)
+    return Prepared(work, args, kwargs, names, notes)
+
+
+def _sample_from(inputs: list[InputSpec], sample) -> tuple[tuple, dict]:
+    if inputs:
+        return tuple(_make_tensor(s) for s in inputs), {}
+    if sample is None:
+        raise hints.no_sample()
+    if isinstance(sample, torch.Tensor):
+        return (sample.detach().cpu(),), {}
+    if isinstance(sample, dict):
+        return (), {k: _to_cpu(v) for k, v in sample.items()}
+    if isinstance(sample, (tuple, list)):
+        return tuple(_to_cpu(v) for v in sample), {}
+    raise hints.bad_sample(sample)
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    raise hints.bad_sample(value)
+
+
+def _make_tensor(spec: InputSpec) -> torch.Tensor:
+    dtype = getattr(torch, spec.dtype)
+    gen = torch.Generator().manual_seed(0)
+    if dtype.is_floating_point:
+        return torch.randn(spec.shape, generator=gen).to(dtype)
+    if dtype == torch.bool:
+        return torch.rand(spec.shape, generator=gen) > 0.5
+    # token ids: small values are valid indices for any embedding table
+    return torch.randint(0, 2, spec.shape, generator=gen, dtype=dtype)
+
+
+def _capture_submodule(model, path: str, args, kwargs):
+    try:
+        sub = model.get_submodule(path)
+    except AttributeError as exc:
+        raise hints.no_submodule(model, path) from exc
+    seen: list = []
+
+    def hook(_module, a, kw):
+        if not seen:
+            seen.append((a, kw))
+
+    handle = sub.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        with torch.no_grad():
+            run_model(model, args, kwargs)
+    finally:
+        handle.remove()
+    if not seen:
+        raise hints.submodule_not_called(path)
+    a, kw = seen[0]
+    tensors = [v for v in [*a, *kw.values()] if not isinstance(v, torch.Tensor)]
+    if tensors:
+        raise hints.submodule_non_tensor(path, tensors)
+    return sub, tuple(t.detach().clone() for t in a), {k: v.detach().clone() for k, v in kw.items()}
+
+
+def _forward_params(model) -> list[inspect.Parameter]:
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _check_signature(model, args, kwargs) -> None:
+    try:
+        sig = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise hints.signature_mismatch(model, sig, args, kwargs, exc) from None
+
+
+def _names(model, args, kwargs) -> list[str]:
+    params = [p.name for p in _forward_params(model)]
+    positional = params[: len(args)] if len(params) >= len(args) else []
+    positional += [f"input_{i}" for i in range(len(positional), len(args))]
+    return positional + list(kwargs)
+
+
+def run_model(model, args, kwargs):
+    """Forward under no_grad; a failure here is the user's model failing on the sample."""
+    with torch.no_grad():
+        try:
+            return model(*args, **kwargs)
+        except Exception as exc:
+            raise hints.forward_failed(exc, args, kwargs) from exc
+
+
+def flatten_outputs(out, prefix: str = "output") -> list[tuple[str, torch.Tensor]]:
+    """Name every output tensor the way the exporters flatten them (dict keys, tuple order)."""
+    if isinstance(out, torch.Tensor):
+        return [(prefix, out)]
+    if isinstance(out, dict):
+        items = list(out.items())
+        named = prefix == "output"
+        return [
+            pair
+            for k, v in items
+            for pair in flatten_outputs(v, str(k) if named else f"{prefix}_{k}")
+        ]
+    if isinstance(out, (tuple, list)):
+        return [p for i, v in enumerate(out) for p in flatten_outputs(v, f"{prefix}_{i}")]
+    return []  # None and Python numbers do not become graph outputs
+
+
+def weight_bytes(model) -> int:
+    """Bytes of parameters and buffers (what the ONNX file would carry as initializers)."""
+    seen, total = set(), 0
+    for t in [*model.parameters(), *model.buffers()]:
+        if id(t) not in seen:
+            seen.add(id(t))
+            total += t.numel() * t.element_size()
+    return total
+
+
+def needs_external_data(nbytes: int) -> bool:
+    """Whether the weights pass what one ONNX protobuf can hold (2 GiB)."""
+    return nbytes >= EXTERNAL_DATA_THRESHOLD
+
+
+def resized(
+    prepared: Prepared, dynamic: dict[str, dict[int, str]], grow
+) -> dict[str, torch.Tensor]:
+    """The sample with every dynamic dim resized to ``grow(axis, size)`` (same dim name, same size).
+
+    Values are repeated from the original along that axis, so token ids and masks stay valid.
+    """
+    sizes: dict[str, int] = {}
+    out = {}
+    for name, t in prepared.tensors.items():
+        for axis, dim in sorted(dynamic.get(name, {}).items()):
+            new = sizes.setdefault(dim, grow(axis, t.shape[axis]))
+            index = torch.arange(new) % t.shape[axis]
+            t = t.index_select(axis, index)
+        out[name] = t
+    return out
+
+
+def split(prepared: Prepared, tensors: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
+    """Inverse of :attr:`Prepared.tensors`: back to (args, kwargs)."""
+    values = list(tensors.values())
+    n = len(prepared.args)
+    return tuple(values[:n]), dict(zip(prepared.kwargs, values[n:], strict=True))
+
+
+@dataclass
+class ExportCall:
+    """One ``torch.onnx.export`` call: everything but the model and its inputs."""
+
+    path: str
+    exporter: str  # "torchscript" | "dynamo"
+    opset: int
+    input_names: list[str]
+    output_names: list[str]
+    dynamic: dict[str, dict[int, str]]
+    external_data: bool = False
+
+
+def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -> dict:
+    """Run ``torch.onnx.export`` quietly; return its warnings and captured console output."""
+    args = prepared.args if args is None else args
+    kwargs = prepared.kwargs if kwargs is None else kwargs
+    options = export_options(prepared, call)
+    log = io.StringIO()
+    with _quiet(log) as caught, torch.no_grad():
+        model = prepared.model
+        if call.exporter == "dynamo":
+            model = capture(model, args, kwargs, options.pop("dynamic_shapes"))
+        torch.onnx.export(model, args, call.path, kwargs=kwargs or None, **options)
+    messages = [str(w.message) for w in caught if not _is_noise(w)]
+    return {"warnings": list(dict.fromkeys(messages)), "log": log.getvalue()}
+
+
+def export_options(prepared: Prepared, call: ExportCall) -> dict:
+    """The keyword arguments of ``torch.onnx.export`` for ``call`` (shared with the benchmark)."""
+    options = dict(
+        input_names=call.input_names,
+        output_names=call.output_names,
+        opset_version=call.opset,
+        verbose=False,
+        external_data=call.external_data,
+    )
+    if call.exporter == "dynamo":
+        options.update(dynamo=True, dynamic_shapes=dynamic_shapes(prepared, call.dynamic))
+    else:
+        axes = {n: dict(d) for n, d in call.dynamic.items() if d}
+        options.update(dynamo=False, dynamic_axes=axes or None)
+    return options
+
+
+def dynamic_shapes(prepared: Prepared, dynamic: dict[str, dict[int, str]]):
+    """``-d`` spec -> ``dynamic_shapes`` for ``torch.export``: one ``Dim`` per name, shared."""
+    if not any(dynamic.get(n) for n in prepared.input_names):
+        return None
+    dims: dict[str, torch.export.Dim] = {}
+
+    def spec(name):
+        axes = dynamic.get(name) or {}
+        return {a: dims.setdefault(d, torch.export.Dim(d)) for a, d in axes.items()} or None
+
+    names = prepared.input_names
+    if prepared.kwargs:
+        return {
+            k: spec(n) for k, n in zip(prepared.kwargs, names[len(prepared.args) :], strict=True)
+        }
+    return tuple(spec(n) for n in names)
+
+
+def capture(model, args, kwargs, shapes) -> torch.export.ExportedProgram:
+    """``torch.export.export`` as ``torch.onnx.export`` does it, minus its silent fallback.
+
+    torch.onnx (2.13, ``_capture_strategies.TorchExportNonStrictStrategy``) answers a dynamic
+    shape constraint violation by applying torch's suggested fix, i.e. it makes the dim static
+    without a word. Capturing here lets that error reach the user with the dim and the guard.
+    """
+    with torch.fx.experimental._config.patch(backed_size_oblivious=True):
+        return torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=shapes, strict=False)
+
+
+#: torch's own deprecation notices are about torch internals, not the user's model
+_NOISE_CATEGORIES = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+def _is_noise(w: warnings.WarningMessage) -> bool:
+    return issubclass(w.category, _NOISE_CATEGORIES) or "torchvision is not installed" in str(
+        w.message
+    )
+
+
+@contextlib.contextmanager
+def _quiet(log: io.StringIO):
+    """Capture warnings, prints and torch's log lines (dynamo prints progress and W-lines).
+
+    torch._logging gives its loggers their own stderr handlers, so they are swapped out for the
+    capture handler for the duration, not merely stopped from propagating.
+    """
+    handler = logging.StreamHandler(log)
+    swapped = []
+    for name, lg in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("torch") and isinstance(lg, logging.Logger) and lg.handlers:
+            swapped.append((lg, lg.handlers[:]))
+            lg.handlers[:] = [handler]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                yield caught
+    finally:
+        for lg, handlers in swapped:
+            lg.handlers[:] = handlers
+
+
+def child_setup() -> None:
+    """In a forked child: one torch thread (GNU OpenMP's pool does not survive fork)."""
+    torch.set_num_threads(1)

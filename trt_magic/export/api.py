@@ -1,0 +1,340 @@
+"""``export_onnx``: a PyTorch model to a checked ONNX file that TensorRT will accept.
+
+The steps: choose exporter and opset for the configured TensorRT (``plan``); copy the model to
+the CPU in eval mode and build its inputs (``_torch.prepare``); export into a temporary folder
+beside the target, in a child process when it must be stoppable or pinned (``isolate``); check
+the file and its parity against PyTorch (``checks``); move it into place; simplify; pre-flight.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from ..config import get_settings
+from ..errors import ExportError, TrtMagicError, UsageError, require
+from . import checks, hints, isolate, plan
+from .preflight import preflight
+from .result import ExportResult
+from .spec import normalize_axes, parse_dynamic, parse_inputs
+
+
+def export_onnx(
+    model,
+    path: str | os.PathLike,
+    inputs=None,
+    dynamic=None,
+    *,
+    sample=None,
+    opset: int | None = None,
+    exporter: str = "auto",
+    output_names=None,
+    submodule: str | None = None,
+    check: bool = True,
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+    timeout: float | None = None,
+    simplify: str = "auto",
+) -> ExportResult:
+    """Export ``model`` to ONNX at ``path``, check it, and say whether TensorRT will take it.
+
+    Args:
+        model: a ``torch.nn.Module``; it is not modified (a CPU copy in eval mode is exported).
+        path: the .onnx file (relative to the ``workdir`` setting); written atomically.
+        inputs: ``["images:1x3x224x224", "tokens:1x128:int64"]`` in forward's order, or a dict.
+        dynamic: ``["images:0=batch"]`` or ``{"images": {0: "batch"}}``.
+        sample: instead of ``inputs``: a tensor, tuple or dict of tensors.
+        opset, exporter: default: what the configured image's TensorRT reads (``auto``).
+        output_names: names for the flattened outputs ("a,b" or a list).
+        submodule: export ``model.<submodule>`` alone, its inputs captured on the whole model.
+        check: run onnx.checker, shape inference and onnxruntime parity (two sizes if dynamic).
+        rtol, atol: the parity tolerance.
+        timeout: seconds before the export is stopped (it then runs in a child process).
+        simplify: ``auto``, ``onnxslim``, ``polygraphy``, ``onnxsim`` or ``none``.
+
+    Raises:
+        UsageError: bad arguments; ExportError: the export or a check failed (with a hint).
+    """
+    started = time.perf_counter()
+    settings = get_settings()
+    target = settings.resolve_path(path)
+    require("torch", "export", "ONNX export")
+    from . import _torch
+
+    choice = plan.choose(exporter, opset or settings.opset or None, settings.image)
+    prepared = _torch.prepare(model, parse_inputs(inputs), sample, submodule)
+    dyn = _dynamic_for(prepared, parse_dynamic(dynamic))
+    reference = _torch.flatten_outputs(
+        _torch.run_model(prepared.model, prepared.args, prepared.kwargs)
+    )
+    names = _output_names(output_names, reference)
+    dyn = _dynamic_outputs(dyn, prepared, names, choice)
+    call = _torch.ExportCall("", choice.exporter, choice.opset, prepared.input_names, names, dyn)
+    call.external_data = _torch.needs_external_data(_torch.weight_bytes(prepared.model))
+    ctx = _Context(
+        target, choice, prepared, call, [*prepared.notes, *choice.notes], list(choice.warnings)
+    )
+    ctx.timings["prepare"] = time.perf_counter() - started
+    result = _export_checked(
+        ctx, dict(zip(names, (t for _, t in reference), strict=True)), check, rtol, atol, timeout
+    )
+    _simplify_and_preflight(result, ctx, simplify, timeout)
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+class _Context:
+    """What the steps after ``prepare`` share."""
+
+    def __init__(self, target: Path, choice, prepared, call, notes, warnings):
+        self.target, self.choice, self.prepared, self.call = target, choice, prepared, call
+        self.notes, self.warnings = notes, warnings
+        self.timings: dict[str, float] = {}
+        self.samples: dict[str, tuple[dict, dict]] = {}
+
+
+def _dynamic_for(prepared, dyn: dict) -> dict:
+    ranks = {n: t.dim() for n, t in prepared.tensors.items()}
+    normalize_axes(dyn, ranks)
+    return dyn
+
+
+def _output_names(given, reference) -> list[str]:
+    default = [n for n, _ in reference]
+    if not given:
+        return default
+    names = [n.strip() for n in given.split(",")] if isinstance(given, str) else list(given)
+    if len(names) != len(default):
+        raise UsageError(
+            f"{len(names)} output names for {len(default)} outputs ({', '.join(default)})",
+            hint="give one name per output tensor, in the order forward returns them",
+        )
+    return names
+
+
+def _dynamic_outputs(dyn: dict, prepared, names: list[str], choice) -> dict:
+    """Refuse unknown names; output axes go to the TorchScript exporter only."""
+    known = set(prepared.input_names) | set(names)
+    for name in dyn:
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(known), n=2)
+            raise UsageError(
+                f"-d {name}: no input or output is called {name!r}",
+                hint=(f"did you mean {' or '.join(close)}? " if close else "")
+                + f"inputs: {', '.join(prepared.input_names)}; outputs: {', '.join(names)}",
+            )
+    outs = [n for n in dyn if n in names and n not in prepared.input_names]
+    if outs and choice.exporter == "dynamo":
+        choice.notes.append(
+            f"-d {', '.join(outs)}: the dynamo exporter derives output dims from the inputs"
+        )
+        return {n: d for n, d in dyn.items() if n not in outs}
+    return dyn
+
+
+def _export_checked(
+    ctx: _Context, expected: dict, check: bool, rtol, atol, timeout
+) -> ExportResult:
+    """Export into a temporary folder beside the target, check, then move into place."""
+    tmpdir = _temp_dir(ctx.target)
+    try:
+        ctx.call.path = str(tmpdir / ctx.target.name)
+        _run_export(ctx, timeout)
+        t0 = time.perf_counter()
+        if ctx.call.external_data:
+            checks.ensure_external_data(Path(ctx.call.path))
+            ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
+        checks.rename_dims(Path(ctx.call.path), ctx.call.dynamic)
+        model, warns = checks.load_checked(Path(ctx.call.path), check)
+        ctx.warnings += warns
+        histogram = checks.op_histogram(model)
+        inputs, outputs = checks.signature(model)
+        _check_dims_dynamic(ctx, inputs)
+        rows = _parity(ctx, expected, histogram, check, rtol, atol)
+        ctx.timings["check"] = time.perf_counter() - t0
+        size = _publish(tmpdir, ctx.target)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return ExportResult(
+        path=ctx.target, size=size, exporter=ctx.call.exporter,
+        opset=checks.opset_of(model), inputs=inputs, outputs=outputs, op_histogram=histogram,
+        parity=rows, sample_shapes={n: tuple(t.shape) for n, t in ctx.prepared.tensors.items()},
+        timings=ctx.timings, warnings=ctx.warnings, notes=ctx.notes,
+        trt_version=ctx.choice.trt_version, external_data=ctx.call.external_data,
+    )  # fmt: skip
+
+
+def _temp_dir(target: Path) -> Path:
+    """A private folder beside ``target`` (same file system, so os.replace is atomic)."""
+    if target.is_dir():
+        raise hints.unwritable(target, "it is a folder; give a file name like model.onnx")
+    if target.exists() and not target.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise hints.unwritable(target, "the file is read-only")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise hints.unwritable(target, exc.strerror or str(exc)) from None
+
+
+def _run_export(ctx: _Context, timeout: float | None) -> None:
+    from . import _torch
+
+    pin = isolate.pinning_plan()
+    if pin:
+        node, cpus = pin
+        total = len(isolate.numa_nodes())
+        ctx.notes.append(
+            f"pinned the export to NUMA node {node} (CPUs {_ranges(cpus)}) of {total} nodes"
+        )
+    context = {"exporter": ctx.call.exporter, "opset": ctx.call.opset, "cap": ctx.choice.cap,
+               "trt_version": ctx.choice.trt_version}  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        info = isolate.run_isolated(
+            lambda: _torch.torch_export(ctx.prepared, ctx.call),
+            timeout=timeout, cpus=pin[1] if pin else None, child_setup=_torch.child_setup,
+        )  # fmt: skip
+    except isolate.ChildTimedOut:
+        raise hints.timed_out(timeout, f"NUMA node {pin[0]}" if pin else None) from None
+    except isolate.ChildFailed as exc:
+        raise _diagnosed(exc.record, context) from exc
+    except TrtMagicError:
+        raise
+    except Exception as exc:
+        raise _diagnosed(isolate.ErrorRecord.from_exception(exc), context) from exc
+    ctx.timings["export"] = time.perf_counter() - t0
+    for text in info["warnings"]:
+        ctx.warnings.append(hints.tracer_warning(text) or text.strip().splitlines()[0][:300])
+    ctx.warnings[:] = list(dict.fromkeys(ctx.warnings))
+
+
+def _diagnosed(record: isolate.ErrorRecord, context: dict) -> ExportError:
+    error = hints.diagnose(record.text + "\n" + record.traceback, context)
+    error.detail = record.text
+    return error
+
+
+def _check_dims_dynamic(ctx: _Context, inputs) -> None:
+    by_name = {s.name: s for s in inputs}
+    for name, axes in ctx.call.dynamic.items():
+        sig = by_name.get(name)
+        for axis, dim in axes.items():
+            if sig is not None and axis < len(sig.shape) and isinstance(sig.shape[axis], int):
+                raise hints.dim_not_dynamic(name, axis, dim)
+
+
+def _parity(ctx: _Context, expected: dict, histogram: dict, check: bool, rtol, atol) -> list:
+    if any(op in hints.RANDOM_OPS for op in histogram):
+        if check:
+            raise hints.random_ops(histogram)
+        ctx.warnings.append(hints.random_ops(histogram).message)
+    if not check:
+        return []
+    ctx.samples = _samples(ctx, expected)
+    rows = checks.parity(Path(ctx.call.path), ctx.samples, rtol, atol)
+    failed = [str(r) for r in rows if not r.ok]
+    if failed:
+        raise hints.parity_failed(
+            failed, dynamic=any(not r.ok for r in rows if r.sample != "sample")
+        )
+    return rows
+
+
+def _samples(ctx: _Context, expected: dict) -> dict[str, tuple[dict, dict]]:
+    """The sample, and when axes are dynamic a second one with those dims resized."""
+    from . import _torch
+
+    prepared = ctx.prepared
+    feeds = {n: t.numpy() for n, t in prepared.tensors.items()}
+    samples = {"sample": (feeds, {k: v.numpy() for k, v in expected.items()})}
+    inputs_dyn = {n: d for n, d in ctx.call.dynamic.items() if n in prepared.tensors and d}
+    if not inputs_dyn:
+        return samples
+    grown = _torch.resized(
+        prepared, inputs_dyn, lambda axis, size: size + 1 if axis == 0 else size * 2
+    )
+    args, kwargs = _torch.split(prepared, grown)
+    try:
+        out = _torch.flatten_outputs(_torch.run_model(prepared.model, args, kwargs))
+    except ExportError as exc:
+        ctx.warnings.append(
+            f"second-size parity skipped: PyTorch itself fails there ({exc.message})"
+        )
+        return samples
+    sizes = ", ".join(
+        f"{d}={grown[n].shape[a]}" for n, ax in inputs_dyn.items() for a, d in ax.items()
+    )
+    label = f"second sample ({sizes})"
+    samples[label] = (
+        {n: t.numpy() for n, t in grown.items()},
+        {n: t.numpy() for n, (_, t) in zip(expected, out, strict=False)},
+    )
+    return samples
+
+
+def _publish(tmpdir: Path, target: Path) -> int:
+    """Move external data files, then the .onnx, into place (each an atomic os.replace).
+
+    Returns the bytes published (the .onnx and its external data).
+    """
+    size = 0
+    for f in tmpdir.iterdir():
+        if f.name != target.name:
+            size += f.stat().st_size
+            os.replace(f, target.parent / f.name)
+    size += (tmpdir / target.name).stat().st_size
+    os.replace(tmpdir / target.name, target)
+    return size
+
+
+def _size_on_disk(target: Path) -> int:
+    return target.stat().st_size
+
+
+def _ranges(cpus: list[int]) -> str:
+    """``[0, 1, 2, 3, 8]`` -> ``"0-3,8"`` (the sysfs cpulist style)."""
+    out, start = [], cpus[0]
+    for prev, cur in zip(cpus, [*cpus[1:], None], strict=True):
+        if cur is None or cur != prev + 1:
+            out.append(f"{start}-{prev}" if prev != start else f"{start}")
+            start = cur
+    return ",".join(out)
+
+
+def _simplify_and_preflight(result: ExportResult, ctx: _Context, method: str, timeout) -> None:
+    """Simplify in place (keeping the original on any failure), then pre-flight the final graph."""
+    if method and method != "none":
+        t0 = time.perf_counter()
+        result.simplify = _simplify(result, ctx, method, timeout)
+        result.timings["simplify"] = time.perf_counter() - t0
+        if result.simplify is not None:
+            model, _ = checks.load_checked(result.path, check=False)
+            result.op_histogram = checks.op_histogram(model)
+            result.size = _size_on_disk(result.path)
+    result.preflight = preflight(result.op_histogram, ctx.choice.trt_version, result.opset)
+
+
+def _simplify(result: ExportResult, ctx: _Context, method: str, timeout):
+    try:
+        from ..simplify import simplify_onnx
+    except ImportError as exc:
+        result.warnings.append(f"not simplified: trt_magic.simplify is unavailable ({exc})")
+        return None
+    samples = [feeds for feeds, _ in ctx.samples.values()] or None
+    try:
+        return simplify_onnx(
+            result.path, out=result.path, method=method, samples=samples, timeout=timeout
+        )
+    except TrtMagicError as exc:  # MissingDependency, SimplifyError: the export stands as it is
+        hint = f" ({exc.hint})" if exc.hint else ""
+        result.warnings.append(f"not simplified: {exc.message}{hint}")
+    except Exception as exc:  # noqa: BLE001 - a clean-up bug must not lose a good export
+        result.warnings.append(f"not simplified: {type(exc).__name__}: {exc}")
+    return None

@@ -1,0 +1,201 @@
+"""After the export: ``onnx.checker``, shape inference, the graph's interface, and the parity of
+onnxruntime against PyTorch on the sample and on a second sample whose dynamic dims differ.
+
+Imported only when an export runs (imports onnx/numpy inside functions all the same, so the
+module's names can be used by tests without them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TensorSig:
+    """An ONNX graph input or output: name, element type, shape (symbolic dims as str)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.dtype}[{', '.join(map(str, self.shape))}]"
+
+
+@dataclass(frozen=True)
+class Parity:
+    """One output compared on one sample."""
+
+    sample: str  # e.g. "sample" or "second sample (batch=2)"
+    output: str
+    max_abs: float | None
+    max_rel: float | None
+    ok: bool
+    note: str = ""
+
+    def __str__(self) -> str:
+        if self.max_abs is None:
+            return f"{self.sample} / {self.output}: FAIL ({self.note})"
+        verdict = "ok" if self.ok else "FAIL"
+        return f"{self.sample} / {self.output}: max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g} {verdict}"
+
+
+def load_checked(path: Path, check: bool) -> tuple[object, list[str]]:
+    """Load the graph (weights stay on disk), run the checker and shape inference when ``check``.
+
+    Returns the model (shape-inferred when that worked) and warnings.
+    """
+    import onnx
+
+    warnings: list[str] = []
+    model = onnx.load(str(path), load_external_data=False)
+    if not check:
+        return model, warnings
+    try:
+        onnx.checker.check_model(str(path))  # by path: works past 2 GB with external data
+    except onnx.checker.ValidationError as exc:
+        warnings.append(f"onnx.checker: {str(exc).strip().splitlines()[0]}")
+    try:
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception as exc:  # noqa: BLE001 - inference is a nicety; the graph stays usable
+        warnings.append(f"ONNX shape inference failed: {str(exc).splitlines()[0][:200]}")
+    return model, warnings
+
+
+def signature(model) -> tuple[list[TensorSig], list[TensorSig]]:
+    """The graph's inputs (initializers excluded) and outputs."""
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [_sig(v) for v in model.graph.input if v.name not in inits]
+    return inputs, [_sig(v) for v in model.graph.output]
+
+
+def _sig(value) -> TensorSig:
+    import onnx
+
+    t = value.type.tensor_type
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name if t.elem_type else "?"
+    dims = tuple(
+        d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim
+    )
+    return TensorSig(value.name, dtype, dims)
+
+
+def opset_of(model) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def op_histogram(model) -> dict[str, int]:
+    """Operator -> count over the graph and its sub-graphs (If/Loop/Scan bodies); ``domain::Op``
+    for operators outside the default domain."""
+    counts: Counter[str] = Counter()
+    stack = [model.graph]
+    while stack:
+        graph = stack.pop()
+        for node in graph.node:
+            key = (
+                node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+            )
+            counts[key] += 1
+            for attr in node.attribute:
+                stack.extend([attr.g] if attr.HasField("g") else [])
+                stack.extend(attr.graphs)
+    return dict(counts.most_common())
+
+
+def parity(
+    path: Path,
+    samples: dict[str, tuple[dict, dict]],
+    rtol: float,
+    atol: float,
+) -> list[Parity]:
+    """Run onnxruntime on each sample and compare with PyTorch's outputs.
+
+    ``samples``: label -> (feeds {input name: array}, expected {output name: array}).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    wanted = [i.name for i in session.get_inputs()]
+    rows: list[Parity] = []
+    for label, (feeds, expected) in samples.items():
+        try:
+            got = session.run(None, {k: v for k, v in feeds.items() if k in wanted})
+        except Exception as exc:  # noqa: BLE001 - an ORT failure is a parity failure
+            note = f"onnxruntime failed: {str(exc).strip().splitlines()[0][:240]}"
+            rows += [Parity(label, name, None, None, False, note) for name in expected]
+            continue
+        for (name, ref), out in zip(expected.items(), got, strict=False):
+            rows.append(compare(label, name, ref, out, rtol, atol))
+    return rows
+
+
+def compare(label: str, name: str, ref, out, rtol: float, atol: float) -> Parity:
+    """max |a-b|, max |a-b|/|b| and ``numpy.allclose`` for one output."""
+    import numpy as np
+
+    ref, out = np.asarray(ref), np.asarray(out)
+    if ref.shape != out.shape:
+        return Parity(label, name, None, None, False, f"shape {out.shape} != PyTorch {ref.shape}")
+    if ref.size == 0:
+        return Parity(label, name, 0.0, 0.0, True)
+    a, b = out.astype(np.float64), ref.astype(np.float64)
+    diff = np.abs(a - b)
+    rel = diff / np.maximum(np.abs(b), np.finfo(np.float32).tiny)
+    ok = bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    return Parity(label, name, float(np.nanmax(diff)), float(np.nanmax(rel)), ok)
+
+
+def rename_dims(path: Path, dynamic: dict[str, dict[int, str]]) -> dict[str, str]:
+    """Give the graph's symbolic dims the ``-d`` names (the dynamo exporter writes ``s77``).
+
+    Renames whole tokens inside expressions too (``2*s77`` -> ``2*batch``) across inputs,
+    outputs and value_info. Returns the renaming that was applied (empty: nothing to do).
+    """
+    import re
+
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    graph_inputs = {v.name: v for v in model.graph.input}
+    mapping: dict[str, str] = {}
+    for name, axes in dynamic.items():
+        value = graph_inputs.get(name)
+        if value is None:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        for axis, wanted in axes.items():
+            have = dims[axis].dim_param if axis < len(dims) else ""
+            if have and have != wanted and mapping.setdefault(have, wanted) != wanted:
+                return {}  # one exporter symbol for two requested names: leave them as they are
+    if not mapping:
+        return {}
+    token = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b")
+    for value in [*model.graph.input, *model.graph.output, *model.graph.value_info]:
+        for d in value.type.tensor_type.shape.dim:
+            if d.dim_param:
+                d.dim_param = token.sub(lambda m: mapping[m.group(1)], d.dim_param)
+    onnx.save_model(model, str(path))
+    return mapping
+
+
+def ensure_external_data(path: Path) -> bool:
+    """Move the weights of ``path`` into ``<name>.data`` beside it unless the exporter did.
+
+    The TorchScript exporter ignores ``external_data=`` (torch 2.13) and switches by itself only
+    past 2 GB; this makes the decision trt_magic took hold for both exporters.
+    Returns True when it rewrote the file.
+    """
+    import onnx
+
+    if any(f != path for f in path.parent.iterdir()):
+        return False  # the exporter already wrote external data files
+    model = onnx.load(str(path))
+    onnx.save_model(
+        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+        location=f"{path.name}.data", size_threshold=1024,
+    )  # fmt: skip
+    return True

@@ -1,0 +1,135 @@
+"""Parse the magic's ``-i NAME:SHAPE[:DTYPE]`` and ``-d NAME:AXIS[=DIM],...`` specs (stdlib only)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+#: spelling accepted -> torch dtype name
+DTYPES = {
+    "float32": "float32", "float": "float32", "fp32": "float32", "f32": "float32",
+    "float16": "float16", "half": "float16", "fp16": "float16", "f16": "float16",
+    "bfloat16": "bfloat16", "bf16": "bfloat16",
+    "float64": "float64", "double": "float64", "fp64": "float64",
+    "int64": "int64", "long": "int64", "i64": "int64",
+    "int32": "int32", "int": "int32", "i32": "int32",
+    "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool",
+}  # fmt: skip
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+_INPUT_RE = re.compile(rf"^(?P<name>{_NAME}):(?P<shape>[0-9x,*]+)(?::(?P<dtype>\w+))?$")
+_AXIS_RE = re.compile(r"^(?P<axis>-?\d+)(?:=(?P<dim>[A-Za-z_][A-Za-z0-9_]*))?$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: its ONNX name, the sample's shape and its dtype (a torch dtype name)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def __str__(self) -> str:
+        return f"{self.name}:{'x'.join(map(str, self.shape))}:{self.dtype}"
+
+
+def parse_input(text: str) -> InputSpec:
+    """``IMAGES:1x3x224x224`` or ``TOKENS:1x128:int64`` -> :class:`InputSpec`."""
+    m = _INPUT_RE.match(text.strip())
+    if not m:
+        raise UsageError(
+            f"-i {text!r} is not NAME:SHAPE[:DTYPE]",
+            hint="e.g. -i images:1x3x224x224 or -i tokens:1x128:int64",
+        )
+    dims = [d for d in re.split(r"[x,*]", m.group("shape")) if d]
+    shape = tuple(int(d) for d in dims)
+    if not shape or any(d <= 0 for d in shape):
+        raise UsageError(f"-i {text!r}: every dimension must be a positive whole number")
+    dtype = (m.group("dtype") or "float32").lower()
+    if dtype not in DTYPES:
+        raise UsageError(
+            f"-i {text!r}: unknown dtype {dtype!r}",
+            hint="one of " + ", ".join(sorted(set(DTYPES.values()))),
+        )
+    return InputSpec(m.group("name"), shape, DTYPES[dtype])
+
+
+def parse_inputs(specs: Iterable[str | InputSpec] | Mapping | None) -> list[InputSpec]:
+    """Accept ``["x:1x3"]``, ``[InputSpec]`` or ``{"x": (1, 3)}`` / ``{"x": ((1, 3), "int64")}``."""
+    if specs is None:
+        return []
+    if isinstance(specs, Mapping):
+        out = []
+        for name, value in specs.items():
+            shape, dtype = (value[0], value[1]) if _is_shape_dtype(value) else (value, "float32")
+            out.append(parse_input(f"{name}:{'x'.join(map(str, shape))}:{dtype}"))
+        return out
+    if isinstance(specs, (str, InputSpec)):
+        specs = [specs]
+    return [s if isinstance(s, InputSpec) else parse_input(s) for s in specs]
+
+
+def _is_shape_dtype(value) -> bool:
+    return len(value) == 2 and isinstance(value[1], str) and not isinstance(value[0], int)
+
+
+def parse_dynamic_spec(text: str) -> tuple[str, dict[int, str]]:
+    """``TOKENS:0=batch,1=seq`` -> ``("TOKENS", {0: "batch", 1: "seq"})``.
+
+    An axis without ``=DIM`` gets the name ``<input>_<axis>``.
+    """
+    name, sep, axes = text.strip().rpartition(":")
+    if not sep or not name or not axes:
+        raise UsageError(
+            f"-d {text!r} is not NAME:AXIS[=DIM][,AXIS[=DIM]...]",
+            hint="e.g. -d images:0=batch or -d tokens:0=batch,1=seq",
+        )
+    dims: dict[int, str] = {}
+    for part in axes.split(","):
+        m = _AXIS_RE.match(part.strip())
+        if not m:
+            raise UsageError(f"-d {text!r}: {part!r} is not AXIS or AXIS=DIM (e.g. 0=batch)")
+        axis = int(m.group("axis"))
+        dims[axis] = m.group("dim") or f"{name}_{axis}"
+    return name, dims
+
+
+def parse_dynamic(
+    specs: Iterable[str] | Mapping[str, Mapping[int, str] | Iterable[int]] | None,
+) -> dict[str, dict[int, str]]:
+    """Merge ``-d`` specs (strings) or a mapping ``{name: {axis: dim}}`` / ``{name: [axes]}``."""
+    if not specs:
+        return {}
+    out: dict[str, dict[int, str]] = {}
+    if isinstance(specs, Mapping):
+        for name, axes in specs.items():
+            items = axes.items() if isinstance(axes, Mapping) else ((a, None) for a in axes)
+            out[name] = {int(a): (d or f"{name}_{a}") for a, d in items}
+        return out
+    if isinstance(specs, str):
+        specs = [specs]
+    for text in specs:
+        name, dims = parse_dynamic_spec(text)
+        out.setdefault(name, {}).update(dims)
+    return out
+
+
+def normalize_axes(dynamic: dict[str, dict[int, str]], ranks: Mapping[str, int]) -> None:
+    """Turn negative axes into positive ones and refuse axes beyond an input's rank (in place)."""
+    for name, dims in dynamic.items():
+        rank = ranks.get(name)
+        if rank is None:
+            continue
+        fixed = {}
+        for axis, dim in dims.items():
+            pos = axis + rank if axis < 0 else axis
+            if not 0 <= pos < rank:
+                raise UsageError(
+                    f"-d {name}:{axis}={dim}: {name} has {rank} dimensions (axes 0..{rank - 1})"
+                )
+            fixed[pos] = dim
+        dims.clear()
+        dims.update(fixed)
