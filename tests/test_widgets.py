@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -378,3 +379,81 @@ def test_flags_expand_into_a_magic_line(model):
     editor = editor_for(model)
     spec = BuildSpec.from_args(f"--onnx=two.onnx {editor.flags}")
     assert spec.to_args() == editor.command_args
+
+
+# --- the build panel against the Docker test image (tests/docker_image.py) ---------------------
+
+
+@pytest.fixture
+def docker_settings(tmp_path, monkeypatch, docker_client):
+    """Fresh settings with cache and work folders in tmp_path; no container may be left."""
+    from trt_magic import config
+
+    monkeypatch.chdir(tmp_path)
+    settings = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path))
+    config.use_settings(settings)
+    yield settings
+    config.use_settings(None)
+    # only ours: other tests may run containers on the same daemon at the same time
+    left = [
+        c.name
+        for c in docker_client.containers.list(all=True, filters={"label": "trt_magic=1"})
+        if any(str(tmp_path) in m.get("Source", "") for m in c.attrs.get("Mounts", []))
+    ]
+    assert left == [], f"containers left behind: {left}"
+
+
+@pytest.mark.docker
+def test_build_with_the_docker_runner(tmp_path, docker_settings, trtexec_image):
+    make_model(tmp_path / "two.onnx")
+    editor = ProfileEditor("two.onnx", image=trtexec_image, gpus="none")
+    editor.panel.build_button.click()
+    editor.panel.thread.join(120)
+    run = editor.panel.runs[0]
+    assert run.status == "passed", editor.panel.status.value
+    # the fake trtexec writes what the flags ask for, at the host paths the editor chose
+    for name in ("two_FP32_NONE.plan", "two_FP32_NONE.plan.graph.json"):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / "two_FP32_NONE.plan.profile.json").is_file()
+    assert "&&&& PASSED" in editor.panel.log.value
+    assert "passed" in editor.panel.status.value
+    assert "<h4" in editor.panel.result.value and len(editor.panel.result.value) > 500
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_cancel_stops_the_container(tmp_path, docker_settings, trtexec_image, docker_client):
+    make_model(tmp_path / "slow.onnx")  # "slow" in the name: the fake trtexec sleeps 60 s
+    editor = ProfileEditor("slow.onnx", image=trtexec_image, gpus="none")
+    editor.panel.build_button.click()
+    deadline = time.monotonic() + 60
+    while "TensorRT.trtexec" not in editor.panel.log.value and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert editor.panel.running, editor.panel.status.value
+    started = time.monotonic()
+    editor.panel.cancel_button.click()
+    editor.panel.thread.join(30)
+    assert not editor.panel.running
+    assert time.monotonic() - started < 15
+    assert editor.panel.runs[0].status == "interrupted"
+    assert not list(tmp_path.glob("*.plan")) and not list(tmp_path.glob(".slow*"))
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_build_each_precision_then_compare(tmp_path, docker_settings, trtexec_image):
+    make_model(tmp_path / "two.onnx")
+    editor = ProfileEditor("two.onnx", image=trtexec_image, gpus="none")
+    editor.options.precision[Precision.FP16].value = True
+    editor.panel.each_button.click()
+    editor.panel.thread.join(180)
+    assert [r.status for r in editor.panel.runs] == ["passed", "passed"]
+    assert (tmp_path / "two_FP16_NONE.plan").is_file() and (
+        tmp_path / "two_FP32_NONE.plan"
+    ).is_file()
+    assert editor.panel.comparison is not None
+    assert "Comparison" in editor.panel.result.value
+    assert (
+        list(editor.panel.comparison.table.index) == ["FP32", "FP16"]
+        or len(editor.panel.comparison.table) == 2
+    )
