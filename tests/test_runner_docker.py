@@ -35,7 +35,8 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def no_container_left(docker_client):
     yield
-    left = docker_client.containers.list(all=True, filters={"label": "trt_magic=1"})
+    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"  # others' tests may be running
+    left = docker_client.containers.list(all=True, filters={"label": mine})
     assert left == [], f"containers left behind: {[c.name for c in left]}"
 
 
@@ -132,7 +133,8 @@ def test_keyboard_interrupt_stops_within_2s(tmp_path, trtexec_image, docker_clie
         job()
     stopped = time.monotonic() - fired["at"]
     assert stopped < 2.0, stopped
-    assert docker_client.containers.list(all=True, filters={"label": "trt_magic=1"}) == []
+    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
+    assert docker_client.containers.list(all=True, filters={"label": mine}) == []
     assert not list(tmp_path.glob("*.plan")) and not list(tmp_path.glob(".s.plan*"))
 
 
@@ -342,4 +344,5 @@ def test_remote_host_copies_files_in_and_out(tmp_path, second_docker):
     assert json.loads((tmp_path / "o/l.json").read_text())
     assert run.files["timing_cache"].exists()  # written remotely, copied back
     assert "-H" in run.docker_command
-    assert client.containers.list(all=True, filters={"label": "trt_magic=1"}) == []
+    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
+    assert client.containers.list(all=True, filters={"label": mine}) == []

@@ -84,15 +84,20 @@ def _pid_alive(pid: int) -> bool:
 
 
 def clean_leftovers(client) -> int:
-    """Remove our containers whose kernel is gone (or that ended); return how many."""
+    """Remove our containers whose kernel is gone; return how many.
+
+    Same machine: a container whose owner process is dead. Another machine (a shared remote
+    host): only containers that ended, never one another kernel may still be starting.
+    """
     me = socket.gethostname()
     removed = 0
     for c in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
         host, _, pid = c.labels.get(OWNER_LABEL, ":").partition(":")
-        ours_dead = host == me and pid.isdigit() and not _pid_alive(int(pid))
-        if ours_dead or c.status in ("exited", "created", "dead"):
-            if host == me and pid == str(os.getpid()) and c.status == "created":
-                continue  # being set up by another thread of this kernel
+        if host == me:
+            stale = pid.isdigit() and not _pid_alive(int(pid))
+        else:
+            stale = c.status in ("exited", "dead")
+        if stale:
             try:
                 c.remove(force=True)
                 removed += 1
@@ -207,9 +212,13 @@ class DockerRunner:
                 run.exit_code = container.wait().get("StatusCode")
                 if mode == "copy":
                     _fetch_outputs(container, job)
-        except BaseException:
+        except BaseException as exc:
             _remove(container)
             settle_outputs(job.plan, ok=False)
+            if isinstance(exc, KeyboardInterrupt):
+                job.sink.note(
+                    "interrupted: trtexec stopped, container removed, partial engine deleted"
+                )
             job.sink.close()
             raise
         _remove(container)

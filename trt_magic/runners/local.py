@@ -65,7 +65,9 @@ class LocalRunner:
         )
         try:
             stopped = _stream(proc, job, time.time())
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                job.sink.note("interrupted: trtexec stopped, partial engine deleted")
             _stop(proc)
             settle_outputs(job.plan, ok=False)
             job.sink.close()
