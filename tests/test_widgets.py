@@ -395,10 +395,11 @@ def docker_settings(tmp_path, monkeypatch, docker_client):
     yield settings
     config.use_settings(None)
     # only ours: other tests may run containers on the same daemon at the same time
+    # (the low-level list: no per-container inspect that races with others' removals)
     left = [
-        c.name
-        for c in docker_client.containers.list(all=True, filters={"label": "trt_magic=1"})
-        if any(str(tmp_path) in m.get("Source", "") for m in c.attrs.get("Mounts", []))
+        c["Names"]
+        for c in docker_client.api.containers(all=True, filters={"label": "trt_magic=1"})
+        if any(str(tmp_path) in m.get("Source", "") for m in c.get("Mounts") or [])
     ]
     assert left == [], f"containers left behind: {left}"
 
