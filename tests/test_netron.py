@@ -256,3 +256,31 @@ def test_magic(ipython_shell, model):
     assert ip.run_line_magic("netron", "exported").port == view.port
     assert ip.run_line_magic("netron", "exported --stop") == [model.resolve()]
     assert port_closed(view.port)
+
+
+def test_a_dead_server_is_replaced(model):
+    first = views.netron_view(model)
+    views._servers[str(model.resolve())].process.kill()
+    assert port_closed(first.port)
+    second = views.netron_view(model)
+    assert second.status == "started" and second.alive
+    assert fetch(second.port, "/data/model.onnx") == b"first version"
+
+
+def test_netron_missing_names_the_extra(model, monkeypatch):
+    from trt_magic.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "netron", None)  # import netron -> ImportError
+    with pytest.raises(MissingDependency, match="netron") as info:
+        views.netron_view(model)
+    assert "trt_magic[netron]" in info.value.hint
+
+
+def test_server_that_fails_to_start_is_reported(model, monkeypatch):
+    from trt_magic.errors import RunnerError
+
+    monkeypatch.setattr(views, "_CHILD_CODE", "import sys; sys.exit('no port for you')")
+    with pytest.raises(RunnerError, match="did not start") as info:
+        views.netron_view(model)
+    assert "no port for you" in info.value.detail
+    assert views._servers == {}

@@ -3,6 +3,7 @@ the engine graph's SVG, search and pages work; screenshots for the README go to 
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def browser(chromium_path):
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1100, "height": 720})
+    # hermetic: only the local Netron servers and files (Netron asks ipinfo.io and analytics)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     yield context.new_page()
     context.close()
 
@@ -163,3 +166,34 @@ def test_engine_graph_pages_switch(page, tmp_path):
     assert pages.nth(2).locator("g.layer").count() == 26
     page.fill("input[type=search]", view.layers[35].name[:40])
     assert pages.nth(1).is_visible()  # the search jumped to the page of the match
+
+
+def test_views_in_an_nbconvert_html_export(page, tiny_onnx, tmp_path):
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    netron = views.netron_view(tiny_onnx[0])
+    graph = eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
+    cells = []
+    for code, shown in (("%netron tiny_convnet.onnx", netron), ("engine_graph(run)", graph)):
+        cell = nbformat.v4.new_code_cell(code)
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data", {"text/html": shown._repr_html_(), "text/plain": repr(shown)}
+            )
+        ]
+        cells.append(cell)
+    html, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=cells))
+    views.netron_stop()  # the export is read later, with no kernel
+    exported = tmp_path / "exported.html"
+    exported.write_text(html, encoding="utf-8")
+
+    page.goto(exported.as_uri(), wait_until="domcontentloaded")
+    gone = page.locator(".trt-magic-netron-gone")
+    gone.wait_for(state="visible", timeout=15_000)
+    assert "tiny_convnet.onnx" in gone.inner_text()
+    layers = page.locator("g.layer")
+    assert layers.count() == len(graph.layers) == 9
+    assert "node_max_pool2d" in page.locator(".tmg svg").text_content()
+    page.fill(".tmg input[type=search]", "kgen")
+    assert page.locator("g.layer.hit").count() == 4
