@@ -94,7 +94,12 @@ def _try_method(
     m: Method, source: Path, tmp: Path, timeout, check: bool, samples, rtol, atol
 ) -> _Trial:
     """Run ``m`` in the worker into ``tmp``, then check interface and (optionally) parity."""
-    request = {"target": m.target, "source": str(source), "dest": str(tmp)}
+    request = {
+        "target": m.target,
+        "source": str(source),
+        "dest": str(tmp),
+        "preload": list(m.requires),
+    }
     started = time.perf_counter()
     outcome = run_in_worker(request, timeout)
     seconds = time.perf_counter() - started

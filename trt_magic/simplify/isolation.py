@@ -13,12 +13,15 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import select
+import queue
 import subprocess
 import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+
+#: seconds a worker may take to start, load the model and import the method, beyond the timeout
+STARTUP_GRACE = 60.0
 
 
 @dataclass
@@ -46,6 +49,9 @@ class Worker:
             env=env,
             text=True,
         )
+        # one reader thread per worker: works on every OS, and a line never waits in a buffer
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, name="trt_magic-simplify-reader", daemon=True).start()
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -59,7 +65,10 @@ class Worker:
         except (BrokenPipeError, OSError):
             return Outcome("crashed", {}, self._tail(offset))
         try:
-            line = self._read_answer(timeout)
+            # the timeout is the method's: loading and importing get a minute more, then it runs
+            line = self._read_answer(None if timeout is None else timeout + STARTUP_GRACE)
+            if line and json.loads(line)["status"] == "running":
+                line = self._read_answer(timeout)
         except BaseException:  # Ctrl-C in the notebook: a late answer must not reach the next call
             self.kill()
             raise
@@ -75,16 +84,23 @@ class Worker:
         return Outcome(answer["status"], answer, "" if ok else self._tail(offset))
 
     def _read_answer(self, timeout: float | None) -> str | None:
-        """The answer line ('' when the child died), or None when ``timeout`` passed first."""
+        """The next line ('' when the child died), or None when ``timeout`` passed first."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _pump(self) -> None:
+        """Move the child's protocol lines into the queue ('' at end of file); own thread."""
         stdout = self.process.stdout
-        if os.name == "posix":  # select works on pipes here: no thread per request
-            ready, _, _ = select.select([stdout], [], [], timeout)
-            return stdout.readline() if ready else None
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout)
-        return None if reader.is_alive() else line[0]
+        try:
+            for line in stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):  # the pipe went away with the child
+            pass
+        finally:
+            self._lines.put("")
+            stdout.close()
 
     def _tail(self, offset: int, limit: int = 4000) -> str:
         try:
@@ -95,15 +111,14 @@ class Worker:
             return ""
 
     def kill(self) -> None:
-        """Stop the child now (a hang), and release its pipes and log."""
+        """Stop the child now (a hang); the reader thread then sees EOF and closes stdout."""
         if self.alive():
             self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
 
     def close(self) -> None:
         """Ask the child to finish (EOF on stdin), killing it if it does not."""

@@ -140,8 +140,11 @@ class SimplifyResult:
 
     def __repr__(self) -> str:
         b, a = self.before, self.after
+        err = self.max_error()
+        verdict = "not checked" if err is None else f"max abs err {err[0]:.2g}"
         lines = [
-            f"SimplifyResult({str(self.path)!r}, method={self.method!r})",
+            f"SimplifyResult({self.method}: {b.nodes} -> {a.nodes} nodes, {verdict}, "
+            f"{str(self.path)!r})",
             f"  how:          {self._how()}",
             f"  nodes:        {b.nodes} -> {a.nodes}",
             f"  size:         {_bytes(b.size)} -> {_bytes(a.size)}",

@@ -2,8 +2,8 @@
 
 Only ever run as that child process (so importing onnx at the top is fine here). A request is
 JSON ``{"target": "module:function", "source": path, "dest": path}``; the worker loads the model,
-describes it, runs the method, describes and saves the result, and answers one JSON line on the
-protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
+describes it, imports the method, says ``{"status": "running"}``, runs the method, describes and
+saves the result, and answers one more JSON line on the protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
 the protocol: fd 1 is re-pointed to stderr at start, so C++ prints (onnxsim) cannot corrupt it.
 """
 
@@ -76,18 +76,25 @@ def external_data_files(model: onnx.ModelProto) -> list[str]:
     return sorted(files)
 
 
-def handle(request: dict) -> dict:
-    """Run one method on one file; the answer carries the figures before and after."""
+def handle(request: dict, started_method=lambda: None) -> dict:
+    """Run one method on one file; the answer carries the figures before and after.
+
+    ``started_method()`` is called once the model is loaded and the method imported: the
+    parent's timeout counts from there, so a slow interpreter start or import is not a hang.
+    """
     started = time.perf_counter()
     model = onnx.load(request["source"], load_external_data=False)
     external = external_data_files(model)
     if external:
         return {"status": "external", "files": external}
     before = describe(model)
+    for required in request.get("preload", []):  # the method's library, before the clock starts
+        importlib.import_module(required)
     module, _, name = request["target"].partition(":")
     fn = importlib.import_module(module)
     for part in name.split("."):
         fn = getattr(fn, part)
+    started_method()
     method_started = time.perf_counter()
     result = fn(model)
     if not isinstance(result, onnx.ModelProto):
@@ -109,8 +116,12 @@ def main() -> int:
     os.dup2(2, 1)  # every later print, Python or C, lands in the log
     for line in sys.stdin:
         request = json.loads(line)
+
+        def running() -> None:
+            protocol.write(json.dumps({"status": "running"}) + "\n")
+
         try:
-            answer = handle(request)
+            answer = handle(request, running)
         except BaseException as exc:  # report, then keep serving
             traceback.print_exc()
             answer = {
