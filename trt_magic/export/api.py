@@ -268,9 +268,8 @@ def _samples(ctx: _Context, expected: dict) -> dict[str, tuple[dict, dict]]:
             f"second-size parity skipped: PyTorch itself fails there ({exc.message})"
         )
         return samples
-    sizes = ", ".join(
-        f"{d}={grown[n].shape[a]}" for n, ax in inputs_dyn.items() for a, d in ax.items()
-    )
+    dims = {d: grown[n].shape[a] for n, ax in inputs_dyn.items() for a, d in ax.items()}
+    sizes = ", ".join(f"{d}={v}" for d, v in dims.items())
     label = f"second sample ({sizes})"
     samples[label] = (
         {n: t.numpy() for n, t in grown.items()},
