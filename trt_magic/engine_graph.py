@@ -158,7 +158,9 @@ class EngineGraphView:
         return dataclasses.replace(self, first_page=page, _svgs=self._svgs)
 
     def _repr_html_(self) -> str:
-        return _view_html(self)
+        from ._engine_graph_html import view_html
+
+        return view_html(self)
 
     def __repr__(self) -> str:
         return (
@@ -341,187 +343,83 @@ def _node(view: EngineGraphView, layer: _Layer, top: float, page: int) -> str:
     )
 
 
-def _dot_source(view: EngineGraphView, page: int) -> str:
-    layers = view.page_layers(page)
-    on_page = {layer.index for layer in layers}
-    producer: dict[str, int] = {}
-    consumers: dict[str, list[int]] = {}
-    for layer in view.layers:
-        for tensor in layer.outputs:
-            producer.setdefault(tensor.name, layer.index)
-        for tensor in layer.inputs:
-            consumers.setdefault(tensor.name, []).append(layer.index)
-    top = max((layer.percent or 0.0 for layer in view.layers), default=0.0)
-    lines = [
-        f'digraph "{escape(view.title)}" {{',
-        f'  id="{view._id}-g{page}"; rankdir=TB; nodesep=0.25; ranksep=0.35;',
-        '  node [shape=box, style="rounded,filled", fontname="DejaVu Sans", fontsize=10, '
-        'color="#555555", margin="0.1,0.06"];',
-        '  edge [fontname="DejaVu Sans", fontsize=8, color="#777777", fontcolor="#333333"];',
-    ]
-    lines += [_node(view, layer, top, page) for layer in layers]
-    stubs: dict[str, str] = {}
+_GRAPH_STYLE = (
+    "  rankdir=TB; nodesep=0.25; ranksep=0.35;\n"
+    '  node [shape=box, style="rounded,filled", fontname="DejaVu Sans", fontsize=10, '
+    'color="#555555", margin="0.1,0.06"];\n'
+    '  edge [fontname="DejaVu Sans", fontsize=8, color="#777777", fontcolor="#333333"];'
+)
 
-    def stub(key: str, label: str, shape: str = "note") -> str:
-        if key not in stubs:
-            stubs[key] = (
-                f'  S{len(stubs)} [label="{escape(label)}", shape={shape}, style="filled", '
-                f'fillcolor="#e8eef7", fontsize=9, class="stub"];'
+
+class _PageEdges:
+    """The edges of one page: tensors between its layers, and stubs for the world outside
+    (engine inputs/outputs, and layers on other pages)."""
+
+    def __init__(self, view: EngineGraphView, page: int):
+        self.view, self.on_page = view, {layer.index for layer in view.page_layers(page)}
+        self.producer: dict[str, int] = {}
+        self.consumers: dict[str, list[int]] = {}
+        for layer in view.layers:
+            for tensor in layer.outputs:
+                self.producer.setdefault(tensor.name, layer.index)
+            for tensor in layer.inputs:
+                self.consumers.setdefault(tensor.name, []).append(layer.index)
+        self.stubs: dict[str, str] = {}
+        self.edges: list[str] = []
+
+    def stub(self, key: str, label: str, shape: str = "note") -> str:
+        if key not in self.stubs:
+            self.stubs[key] = (
+                f'  S{len(self.stubs)} [label="{escape(label)}", shape={shape}, '
+                'style="filled", fillcolor="#e8eef7", fontsize=9, class="stub"];'
             )
-        return stubs[key].split(" ", 3)[2]
+        return self.stubs[key].split(" ", 3)[2]
 
-    edges = []
-    for layer in layers:
-        if not view.detailed:
-            if layer.index + 1 in on_page:
-                edges.append(
-                    f'  L{layer.index} -> L{layer.index + 1} [style=dashed, label=" then"];'
-                )
-            continue
+    def add_inputs(self, layer: _Layer) -> None:
         for tensor in layer.inputs:
-            src = producer.get(tensor.name)
+            src = self.producer.get(tensor.name)
             if src is None:
-                node = stub("in:" + tensor.name, tensor.name, "ellipse")
-            elif src in on_page:
+                node = self.stub("in:" + tensor.name, tensor.name, "ellipse")
+            elif src in self.on_page:
                 node = f"L{src}"
             else:
-                node = stub(
-                    f"from:{tensor.name}", f"{tensor.name}\n(from page {src // view.page_size + 1})"
-                )
-            edges.append(_edge(node, f"L{layer.index}", tensor))
+                where = f"{tensor.name}\n(from page {src // self.view.page_size + 1})"
+                node = self.stub(f"from:{tensor.name}", where)
+            self.edges.append(_edge(node, f"L{layer.index}", tensor))
+
+    def add_outputs(self, layer: _Layer) -> None:
         for tensor in layer.outputs:
-            users = consumers.get(tensor.name, [])
-            if not users and tensor.name in view.bindings:
-                edges.append(
-                    _edge(
-                        f"L{layer.index}",
-                        stub("out:" + tensor.name, tensor.name, "ellipse"),
-                        tensor,
-                    )
-                )
-            for other in sorted({u // view.page_size for u in users if u not in on_page}):
-                edges.append(
-                    _edge(f"L{layer.index}", stub(f"to:{other}", f"to page {other + 1}"), tensor)
-                )
-    lines += [line for line in stubs.values()] + edges + ["}"]
+            users = self.consumers.get(tensor.name, [])
+            if not users and tensor.name in self.view.bindings:
+                out = self.stub("out:" + tensor.name, tensor.name, "ellipse")
+                self.edges.append(_edge(f"L{layer.index}", out, tensor))
+            pages = {u // self.view.page_size for u in users if u not in self.on_page}
+            for other in sorted(pages):
+                to = self.stub(f"to:{other}", f"to page {other + 1}")
+                self.edges.append(_edge(f"L{layer.index}", to, tensor))
+
+
+def _dot_source(view: EngineGraphView, page: int) -> str:
+    layers = view.page_layers(page)
+    top = max((layer.percent or 0.0 for layer in view.layers), default=0.0)
+    lines = [f'digraph "{escape(view.title)}" {{', f'  id="{view._id}-g{page}";', _GRAPH_STYLE]
+    lines += [_node(view, layer, top, page) for layer in layers]
+    edges = _PageEdges(view, page)
+    for layer in layers:
+        if view.detailed:
+            edges.add_inputs(layer)
+            edges.add_outputs(layer)
+        elif layer.index + 1 in edges.on_page:  # names only: the execution order
+            edges.edges.append(
+                f'  L{layer.index} -> L{layer.index + 1} [style=dashed, label=" then"];'
+            )
+    lines += [*edges.stubs.values(), *edges.edges, "}"]
     return "\n".join(lines) + "\n"
 
 
 def _edge(src: str, dst: str, tensor: Any) -> str:
     label = escape(tensor_label(tensor))
     return f'  {src} -> {dst} [label=" {label}", tooltip="{escape(tensor.name)}"];'
-
-
-# --- HTML --------------------------------------------------------------------------------------
-
-_CSS = """
-.tmg {font-family: "DejaVu Sans", sans-serif; font-size: 13px}
-.tmg .legend span.chip {display:inline-block; padding:0 6px; margin-right:4px; color:white;
-  border-radius:3px}
-.tmg .legend span.swatch {display:inline-block; width:22px; height:12px; border:1px solid #999;
-  vertical-align:middle}
-.tmg .pages > div {overflow:auto; max-height:80vh; border:1px solid #ddd; margin-top:6px}
-.tmg .hit polygon, .tmg .hit path {stroke:#d0021b; stroke-width:4px}
-.tmg button.on {font-weight:bold}
-"""
-
-_JS = """
-(function () {
-  var root = document.getElementById("%(id)s");
-  if (!root) return;
-  var pages = root.querySelectorAll(".pages > div"), buttons = root.querySelectorAll("button");
-  function show(k) {
-    pages.forEach(function (p, i) { p.style.display = i === k ? "" : "none"; });
-    buttons.forEach(function (b, i) { b.className = i === k ? "on" : ""; });
-  }
-  buttons.forEach(function (b, i) { b.onclick = function () { show(i); }; });
-  if (buttons.length) show(0);
-  var box = root.querySelector("input"), out = root.querySelector(".found");
-  box.oninput = function () {
-    var q = box.value.trim().toLowerCase(), first = null, count = 0;
-    root.querySelectorAll("g.layer").forEach(function (g) {
-      var a = g.querySelector("a"), t = a ? (a.getAttribute("xlink:title") || "") : "";
-      var hit = q && (g.textContent + " " + t).toLowerCase().indexOf(q) >= 0;
-      g.classList.toggle("hit", !!hit);
-      if (hit) { count++; first = first || g; }
-    });
-    out.textContent = q ? count + " layer(s) match" : "";
-    if (first) {
-      var page = first.closest(".pages > div");
-      if (buttons.length) show(Array.prototype.indexOf.call(pages, page));
-      first.scrollIntoView({block: "center"});
-    }
-  };
-})();
-"""
-
-
-def _legend(view: EngineGraphView) -> str:
-    seen = sorted({layer.precision for layer in view.layers if layer.precision})
-    chips = "".join(
-        f'<span class="chip" style="background:{PRECISION_COLOURS.get(p, OTHER_PRECISION)}">'
-        f"{escape(p)}</span>"
-        for p in seen
-    )
-    parts = [f"border: precision (of the first input) {chips}"] if chips else []
-    if view.profiled:
-        top = max(layer.percent or 0.0 for layer in view.layers)
-        steps = len(TIME_COLOURS) - 1
-        swatches = "".join(
-            f'<span class="swatch" style="background:{c}" title="≈{top * i / steps:.1f}%"></span>'
-            for i, c in enumerate(TIME_COLOURS)
-        )
-        parts.append(f"fill: share of time 0% {swatches} {top:.1f}% (the slowest layer)")
-    return '<div class="legend">' + " &nbsp; ".join(parts) + "</div>"
-
-
-def _summary(view: EngineGraphView) -> str:
-    counts: dict[str, int] = {}
-    for layer in view.layers:
-        if layer.precision:  # Myelin shape_call layers have no tensors, hence no precision
-            counts[layer.precision] = counts.get(layer.precision, 0) + 1
-    text = f"{len(view.layers)} layers"
-    if view.detailed:
-        text += " · " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))
-    if view.profiled:
-        total = sum(layer.time_ms or 0.0 for layer in view.layers)
-        text += f" · {total:.3f} ms per inference in the profile"
-    return text
-
-
-def _view_html(view: EngineGraphView) -> str:
-    vid = f"tmg-{view._id}-{view.first_page}"
-    pages, size = [], 0
-    for page in range(view.first_page, view.page_count):
-        svg = view.svg(page)
-        if pages and size + len(svg) > view.max_inline_bytes:
-            break
-        pages.append(svg)
-        size += len(svg)
-    last = view.first_page + len(pages)
-    buttons = ""
-    if len(pages) > 1:
-        buttons = "".join(
-            f"<button>page {k + 1}: layers {k * view.page_size + 1}–"
-            f"{min((k + 1) * view.page_size, len(view.layers))}</button>"
-            for k in range(view.first_page, last)
-        )
-    notes = [escape(n) for n in view.notes]
-    if last < view.page_count:
-        notes.append(
-            f"Pages {last + 1}–{view.page_count} are not inline (the page would pass "
-            f"{view.max_inline_bytes / 1e6:.0f} MB): show them with <code>view.page({last})</code>."
-        )
-    body = "".join(f'<div data-page="{k}">{svg}</div>' for k, svg in enumerate(pages))
-    notes_html = "".join(f'<div style="color:#8a5300">{n}</div>' for n in notes)
-    return (
-        f'<div id="{vid}" class="tmg"><style>{_CSS}</style>'
-        f"<div><b>Engine graph</b> · <code>{escape(view.title)}</code> · {_summary(view)}</div>"
-        f"{notes_html}{_legend(view)}"
-        f'<div>search layers: <input type="search" placeholder="name, type, precision"> '
-        f'<span class="found"></span></div><div class="pager">{buttons}</div>'
-        f'<div class="pages">{body}</div><script>{_JS % {"id": vid}}</script></div>'
-    )
 
 
 class _CallableModule(types.ModuleType):
