@@ -153,3 +153,13 @@ def test_load_run_errors_are_short_and_say_what_to_do(tmp_path):
         load_run(profile=tmp_path / "missing.json")
     with pytest.raises(ResultError):
         load_run()
+
+
+@pytest.mark.parametrize("rel", sorted(LAYER_INFO))
+def test_fast_raw_path_and_record_path_give_the_same_table(rel):
+    from trt_magic.results.exports import load_layer_info, read_layer_info
+
+    raw, _ = load_layer_info(DATA / rel)
+    fast = layers_frame(raw, [])
+    slow = layers_frame(read_layer_info(DATA / rel), [])
+    assert fast.equals(slow)

@@ -12,10 +12,10 @@ from .run import Recorded, Run
 
 __all__ = ["Comparison", "Recorded", "Run", "compare", "load_run"]
 
-_LAZY = {"load_run": ".load", "compare": ".compare", "Comparison": ".compare"}
+_LAZY = {"load_run": ".load", "compare": ".comparison", "Comparison": ".comparison"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compare import Comparison, compare
+    from .comparison import Comparison, compare
     from .load import load_run
 
 

@@ -190,22 +190,63 @@ def layer_record(raw: dict | str) -> LayerRecord:
     )
 
 
-def read_layer_info_json(data: Any, source: str = "layer info") -> tuple[list[LayerRecord], list]:
-    """Parse already-loaded ``--exportLayerInfo`` JSON into (layers, bindings)."""
+def layer_columns(raw_layers: list) -> dict[str, list]:
+    """The per-layer columns of ``Run.layers`` straight from raw entries (no record objects),
+    by the same rules as ``layer_record``: one pass, a handful of dict lookups per layer."""
+    cols: dict[str, list] = {k: [] for k in ("name", "type", "layer_type", "precision", "tactic",
+                                             "inputs", "output_shape", "out_dtype", "metadata")}  # fmt: skip
+    name, kind, ltype, prec, tactic, n_in, shape, odt, meta = cols.values()
+    for raw in raw_layers:
+        if isinstance(raw, str):
+            name.append(raw)
+            for col in (kind, ltype, prec, tactic, shape, odt, meta):
+                col.append(None)
+            n_in.append(0)
+            continue
+        inputs, outputs = raw.get("Inputs") or (), raw.get("Outputs") or ()
+        first = inputs[0] if inputs else (outputs[0] if outputs else None)
+        out = outputs[0] if outputs else None
+        name.append(str(raw.get("Name", "")))
+        kind.append(raw.get("ParameterType") or raw.get("LayerType"))
+        ltype.append(raw.get("LayerType"))
+        prec.append(dtype_of_format(first.get("Format/Datatype")) if first else None)
+        tactic.append(raw.get("TacticName") or raw.get("TacticValue") or None)
+        n_in.append(len(inputs))
+        shape.append("x".join(map(str, out.get("Dimensions") or ())) if out else None)
+        odt.append(dtype_of_format(out.get("Format/Datatype")) if out else None)
+        text = raw.get("Metadata")
+        meta.append(text.replace("\x1e", " + ").replace("\x1f", " + ") if text else None)
+    return cols
+
+
+def check_layer_info(data: Any, source: str = "layer info") -> tuple[list, list]:
+    """Validate loaded ``--exportLayerInfo`` JSON; return its raw (layers, bindings)."""
     if not isinstance(data, dict) or not isinstance(data.get("Layers"), list):
         raise ResultError(
             f"{source} is not trtexec --exportLayerInfo output (no 'Layers' list)",
             hint="pass the file written by --exportLayerInfo=<path> (a TREx *.graph.json works too)",
         )
-    layers = [layer_record(raw) for raw in data["Layers"] if isinstance(raw, dict | str)]
+    layers = [raw for raw in data["Layers"] if isinstance(raw, dict | str)]
     return layers, list(data.get("Bindings") or [])
+
+
+def load_layer_info(path: str | Path) -> tuple[list, list]:
+    """Read ``--exportLayerInfo`` JSON as raw (layers, bindings), validated."""
+    with no_gc():
+        return check_layer_info(_load_json(path, "layer info"), str(path))
+
+
+def read_layer_info_json(data: Any, source: str = "layer info") -> tuple[list[LayerRecord], list]:
+    """Parse already-loaded ``--exportLayerInfo`` JSON into (layers, bindings)."""
+    raw_layers, bindings = check_layer_info(data, source)
+    return [layer_record(raw) for raw in raw_layers], bindings
 
 
 def read_layer_info(path: str | Path) -> list[LayerRecord]:
     """Read ``--exportLayerInfo`` JSON (detailed or names-only) into LayerRecords."""
+    raw_layers, _ = load_layer_info(path)
     with no_gc():
-        layers, _ = read_layer_info_json(_load_json(path, "layer info"), str(path))
-    return layers
+        return [layer_record(raw) for raw in raw_layers]
 
 
 def read_bindings(path: str | Path) -> list[str]:

@@ -135,7 +135,7 @@ class Run:
             return self.log.status == "passed"
         if self.exit_code == 0:
             return True
-        return bool(self.profile_records or self.layer_records or self.profile_metadata)
+        return bool(self.profile_records or self.layer_info_raw or self.profile_metadata)
 
     @property
     def errors(self) -> list[str]:
@@ -147,12 +147,19 @@ class Run:
         return self.log.warnings
 
     @property
-    def layer_records(self) -> list[LayerRecord]:
-        """``--exportLayerInfo`` as LayerRecords ([] without the file)."""
-        from .exports import read_layer_info
+    def layer_info_raw(self) -> list:
+        """``--exportLayerInfo``'s ``Layers`` entries as trtexec wrote them ([] without the file)."""
+        from .exports import load_layer_info
 
         path = self._file("layer_info")
-        return self._cached("layer_records", lambda: read_layer_info(path) if path else [])
+        return self._cached("layer_info_raw", lambda: load_layer_info(path)[0] if path else [])
+
+    @property
+    def layer_records(self) -> list[LayerRecord]:
+        """``--exportLayerInfo`` as LayerRecords ([] without the file)."""
+        from .exports import layer_record
+
+        return self._cached("layer_records", lambda: [layer_record(r) for r in self.layer_info_raw])
 
     @property
     def profile_records(self) -> list[ProfileRecord]:
@@ -192,7 +199,7 @@ class Run:
         from .tables import layers_frame
 
         return self._cached(
-            "layers", lambda: layers_frame(self.layer_records, self.profile_records)
+            "layers", lambda: layers_frame(self.layer_info_raw, self.profile_records)
         ).copy()
 
     @property

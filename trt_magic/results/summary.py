@@ -83,7 +83,7 @@ def build_summary(run: Run) -> dict[str, Any]:
         "build_time_s": log.build_time_s,
         "engine_size_mib": _engine_size_mib(run),
         **flatten_performance(perf),
-        "layers": len(run.layer_records) or len(run.profile_records) or None,
+        "layers": len(run.layer_info_raw) or len(run.profile_records) or None,
         "errors": len(run.errors),
         "warnings": len(run.warnings),
         "command": " ".join(run.command) if run.command else log.command_line,

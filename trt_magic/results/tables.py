@@ -10,9 +10,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .exports import LayerRecord, ProfileRecord, no_gc
+from .exports import LayerRecord, ProfileRecord, layer_columns, no_gc
 
 LAYER_COLUMNS = [
     "name", "type", "layer_type", "precision", "tactic",
@@ -21,7 +22,7 @@ LAYER_COLUMNS = [
 ]  # fmt: skip
 
 
-def _layer_frame(layers: Sequence[LayerRecord]) -> pd.DataFrame:
+def _layer_columns(layers: Sequence[LayerRecord]) -> dict[str, list]:
     """One pass over the records into column lists (no per-row DataFrame work)."""
     names, types, kinds, precs, tactics, n_in, shapes, dtypes, metas = ([] for _ in range(9))
     for rec in layers:
@@ -36,62 +37,83 @@ def _layer_frame(layers: Sequence[LayerRecord]) -> pd.DataFrame:
         shapes.append("x".join(map(str, out.dims)) if out is not None else None)
         dtypes.append(out.dtype if out is not None else None)
         metas.append(rec.metadata if raw.get("Metadata") else None)
-    return pd.DataFrame(
-        {"name": names, "type": types, "layer_type": kinds, "precision": precs, "tactic": tactics,
-         "inputs": n_in, "output_shape": shapes, "out_dtype": dtypes, "metadata": metas}
-    )  # fmt: skip
+    return {"name": names, "type": types, "layer_type": kinds, "precision": precs, "tactic": tactics,
+            "inputs": n_in, "output_shape": shapes, "out_dtype": dtypes, "metadata": metas}  # fmt: skip
 
 
-def _profile_frame(profile: Sequence[ProfileRecord]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "name": [p.name for p in profile],
-            "time_ms": [p.average_ms for p in profile],
-            "median_ms": [p.median_ms for p in profile],
-            "total_ms": [p.time_ms for p in profile],
-            "percent": [p.percent for p in profile],
-        }
-    ).astype(
-        {"time_ms": "float64", "median_ms": "float64", "total_ms": "float64", "percent": "float64"}
+_PROFILE_COLUMNS = ("time_ms", "median_ms", "total_ms", "percent")
+
+
+def _profile_columns(profile: Sequence[ProfileRecord]) -> dict[str, np.ndarray]:
+    nan = float("nan")
+    return {
+        "time_ms": np.array([p.average_ms for p in profile], dtype="float64"),
+        "median_ms": np.array(
+            [nan if p.median_ms is None else p.median_ms for p in profile], dtype="float64"
+        ),
+        "total_ms": np.array([p.time_ms for p in profile], dtype="float64"),
+        "percent": np.array([p.percent for p in profile], dtype="float64"),
+    }
+
+
+def align(left: list[str], right: list[str]) -> tuple[np.ndarray, list[int]] | None:
+    """Match rows by (name, occurrence): for each left row the right row (-1: none), plus the
+    right rows nobody matched. None when both lists are the same (the usual case: trtexec
+    writes the profile in engine order). Linear: one dict, no join product for repeated names."""
+    if left == right:
+        return None
+    seen: dict[str, int] = {}
+    where: dict[tuple[str, int], int] = {}
+    for j, name in enumerate(right):
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        where[(name, k)] = j
+    seen = {}
+    index = np.empty(len(left), dtype="int64")
+    for i, name in enumerate(left):
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        index[i] = where.pop((name, k), -1)
+    return index, sorted(where.values())
+
+
+def _join(layers, profile) -> pd.DataFrame:
+    if layers and not isinstance(layers[0], LayerRecord):  # raw entries: the fast path
+        cols: dict[str, Any] = layer_columns(list(layers))
+    else:
+        cols = _layer_columns(layers)
+    n = len(cols["name"])
+    prof = _profile_columns(profile)
+    names = [p.name for p in profile]
+    matched = (
+        align(cols["name"], names) if n else (np.empty(0, dtype="int64"), list(range(len(names))))
     )
+    if matched is None:
+        cols.update(prof)
+    else:
+        index, extra = matched
+        hit = index >= 0
+        safe = np.where(hit, index, 0)
+        for key, values in prof.items():
+            taken = values[safe] if len(values) else np.zeros(n)
+            cols[key] = np.concatenate([np.where(hit, taken, np.nan), values[extra]])
+        for key in list(cols):  # profile-only layers go last, with no layer details
+            if key not in prof:
+                filler = [names[j] for j in extra] if key == "name" else [None] * len(extra)
+                cols[key] = list(cols[key]) + filler
+    return pd.DataFrame({c: cols[c] for c in LAYER_COLUMNS})
 
 
-def _with_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Key each row by (name, occurrence): repeated names join one to one, never as a product."""
-    frame["_n"] = frame.groupby("name", sort=False).cumcount()
-    return frame
-
-
-def layers_frame(layers: Sequence[LayerRecord], profile: Sequence[ProfileRecord]) -> pd.DataFrame:
-    """Join layer info and profile by layer name (one vectorised merge, engine order kept).
+def layers_frame(
+    layers: Sequence[LayerRecord] | Sequence[dict | str], profile: Sequence[ProfileRecord]
+) -> pd.DataFrame:
+    """Join layer info and profile by layer name, engine order kept, in linear time.
 
     ``time_ms`` is the average per inference (``averageMs``), ``total_ms`` the sum over all
     profiled iterations (``timeMs``), ``percent`` trtexec's share of the total.
     """
-    with no_gc():
-        left = _with_key(_layer_frame(layers)) if layers else None
-        right = _with_key(_profile_frame(profile)) if profile else None
-    if left is None and right is None:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in LAYER_COLUMNS})
-    if left is None:
-        frame = right
-    elif right is None:
-        frame = left
-    else:
-        left["_pos"] = range(len(left))
-        right["_ppos"] = range(len(left), len(left) + len(right))
-        frame = left.merge(right, on=["name", "_n"], how="outer", sort=False)
-        # an outer merge sorts its keys: put the engine's order back, profile-only rows last
-        order = frame["_pos"].fillna(frame["_ppos"])
-        frame = frame.iloc[order.argsort(kind="stable")].drop(columns=["_pos", "_ppos"])
-    frame = frame.drop(columns="_n")
-    for col in LAYER_COLUMNS:
-        if col not in frame:
-            frame[col] = pd.Series(
-                [None] * len(frame),
-                dtype="float64" if col.endswith(("_ms", "percent")) else "object",
-            )
-    return frame[LAYER_COLUMNS].reset_index(drop=True)
+    with no_gc():  # many small objects, no cycles: see exports.no_gc
+        return _join(layers, profile)
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
