@@ -448,12 +448,14 @@ def test_build_each_precision_then_compare(tmp_path, docker_settings, trtexec_im
     editor.options.precision[Precision.FP16].value = True
     editor.panel.each_button.click()
     editor.panel.thread.join(180)
-    assert [r.status for r in editor.panel.runs] == ["passed", "passed"]
+    assert [r.status for r in editor.panel.runs] == ["passed", "passed"], (
+        editor.panel.status.value + editor.panel.log.value[-1500:]
+    )
     assert (tmp_path / "two_FP16_NONE.plan").is_file() and (
         tmp_path / "two_FP32_NONE.plan"
     ).is_file()
     assert editor.panel.comparison is not None
-    assert "Comparison" in editor.panel.result.value
+    assert "Comparison" in editor.panel.result.value, editor.panel.log.value[-1500:]
     assert (
         list(editor.panel.comparison.table.index) == ["FP32", "FP16"]
         or len(editor.panel.comparison.table) == 2
