@@ -77,7 +77,8 @@ def onnx_export(self, line, cell=None):
 
     args = parse_argstring(onnx_export, line)
     ns = self.shell.user_ns
-    model = ns_value(ns, args.model, "--model") if args.model else run_cell(self.shell, cell)
+    last = run_cell(self.shell, cell)  # the cell always runs, in the user's namespace
+    model = ns_value(ns, args.model, "--model") if args.model else last
     sample = eval(args.sample, ns) if args.sample else None  # noqa: S307 - the user's own expression
     result = export_onnx(
         model, args.output or f"{args.model or 'model'}.onnx", args.input, args.dynamic,

@@ -1,0 +1,107 @@
+"""%%onnx_export through a real IPython shell."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+pytest.importorskip("torch")
+
+from trt_magic.errors import ExportError, UsageError  # noqa: E402
+from trt_magic.export import ExportResult  # noqa: E402
+
+CELL = """
+import torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+net = Net()
+net
+"""
+
+
+def run(shell, line, cell):
+    result = shell.run_cell(f"%%onnx_export {line}\n{cell}")
+    return result
+
+
+def test_cell_last_expression_is_the_model(ipython_shell, tmp_path):
+    out = tmp_path / "net.onnx"
+    res = run(
+        ipython_shell,
+        f"-o {out} -i images:1x3x8x8 -d images:0=batch --name exp --simplify none",
+        CELL,
+    )
+    assert res.success, res.error_in_exec
+    result = ipython_shell.user_ns["exp"]
+    assert isinstance(result, ExportResult) and res.result is result
+    assert result.path == out and out.is_file()
+    assert result.inputs[0].shape == ("batch", 3, 6, 6) or result.inputs[0].shape[0] == "batch"
+    assert "Net" in ipython_shell.user_ns  # the cell ran in the user namespace
+
+
+def test_model_var_and_sample_expr(ipython_shell, tmp_path):
+    ipython_shell.run_cell(CELL)
+    ipython_shell.run_cell("import torch; batch = {'x': torch.randn(2, 3, 8, 8)}")
+    out = tmp_path / "m.onnx"
+    res = run(
+        ipython_shell,
+        f"--model net --sample batch -o {out} --output-names score --no-check --simplify none",
+        "# IPython refuses an empty cell body; with --model the cell may hold just a comment",
+    )
+    assert res.success, res.error_in_exec
+    assert res.result.outputs[0].name == "score" and res.result.parity == []
+    assert res.result.sample_shapes == {"x": (2, 3, 8, 8)}
+
+
+def test_default_output_name_uses_the_model_var(ipython_shell, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ipython_shell.run_cell(CELL)
+    res = run(ipython_shell, "--model net -i x:1x3x8x8 --simplify none", "net.eval(); ran = 1")
+    assert res.success, res.error_in_exec
+    assert ipython_shell.user_ns["ran"] == 1  # the cell ran before the export
+    assert (tmp_path / "net.onnx").is_file()
+
+
+def test_errors_are_short_and_keep_the_cause(ipython_shell, tmp_path):
+    res = run(ipython_shell, f"-o {tmp_path / 'x.onnx'} -i x:1", "def f(x):\n    return x\nf")
+    assert isinstance(res.error_in_exec, UsageError)
+    assert "not a torch.nn.Module" in str(res.error_in_exec)
+    res = run(ipython_shell, "--model nothing_here -i x:1", "# nothing")
+    assert isinstance(res.error_in_exec, UsageError) and "nothing_here" in str(res.error_in_exec)
+
+
+def test_export_error_in_the_magic(ipython_shell, tmp_path):
+    cell = "import torch\nclass F(torch.nn.Module):\n    def forward(self, x):\n        return torch.nn.functional.fold(x, (4, 4), (2, 2))\nF()"
+    res = run(ipython_shell, f"-o {tmp_path / 'f.onnx'} -i x:1x12x9 --simplify none", cell)
+    assert isinstance(res.error_in_exec, ExportError)
+    assert "needs ONNX opset 18" in res.error_in_exec.message
+
+
+def test_bad_option_is_a_usage_error(ipython_shell):
+    res = run(ipython_shell, "--exporter onnx2", CELL)
+    assert res.error_in_exec is not None and "exporter" in str(res.error_in_exec)
+
+
+def test_netron_flag_shows_the_file(ipython_shell, tmp_path, monkeypatch):
+    shown = []
+    fake = types.ModuleType("trt_magic.netron")
+    fake.netron_view = lambda path, height=600: shown.append(path) or f"netron:{path}"
+    monkeypatch.setitem(sys.modules, "trt_magic.netron", fake)
+    out = tmp_path / "n.onnx"
+    res = run(ipython_shell, f"-o {out} -i x:1x3x8x8 --netron --simplify none", CELL)
+    assert res.success, res.error_in_exec
+    assert shown == [out]
+
+
+def test_help_lists_every_option(ipython_shell):
+    doc = ipython_shell.find_cell_magic("onnx_export").__doc__
+    for opt in ("-o", "-i", "-d", "--model", "--sample", "--output-names", "--opset",
+                "--exporter", "--submodule", "--no-check", "--rtol", "--atol", "--timeout",
+                "--netron", "--name", "--simplify"):  # fmt: skip
+        assert opt in doc, opt
