@@ -64,8 +64,8 @@ def test_same_run_twice_is_all_same():
     diff = compare(run, run).layer_diff()
     assert set(diff.table["change"]) == {"same"}
     assert compare(run, run).names == [
-        "resnet.onnx.engine.graph.json",
-        "resnet.onnx.engine.graph.json (2)",
+        "A100-fp16/resnet.onnx.engine",
+        "A100-fp16/resnet.onnx.engine (2)",
     ]
 
 

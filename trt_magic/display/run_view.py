@@ -120,8 +120,8 @@ def _grouped(layers: pd.DataFrame, column: str, title: str) -> str:
     from ..results.tables import time_by
 
     grouped = time_by(layers, column)
-    items = [(str(k), float(r.time_ms), f"{r.layers} layers · {r.percent:.1f}%")
-             for k, r in grouped.head(MAX_GROUPS).iterrows()]  # fmt: skip
+    items = [(str(k), float(r.time_ms), f"{int(r.layers)} layers · {r.percent:.1f}%")
+             for k, r in zip(grouped.index[:MAX_GROUPS], grouped.head(MAX_GROUPS).itertuples(), strict=True)]  # fmt: skip
     rest = grouped.iloc[MAX_GROUPS:]
     if len(rest):
         items.append(

@@ -250,8 +250,25 @@ class Run:
         return write_page(path, render_run(self, full_table=full), title=self.title())
 
     def title(self) -> str:
-        """A short name for the run: the model or engine file, else the first flag."""
-        for kind in ("onnx", "engine", "layer_info", "profile", "log"):
+        """A short name for the run: the model or engine file, else the first flag.
+
+        Runs loaded from files are named by folder and shared prefix
+        (``A100-fp16/resnet.onnx.engine``), so two engines of one model stay apart.
+        """
+        for kind in ("onnx", "engine", "layer_info", "profile", "profile_metadata", "log"):
             if kind in self.files:
-                return Path(self.files[kind]).name
+                path = Path(self.files[kind])
+                name = path.name
+                for suffix in _RESULT_SUFFIXES:
+                    if name.endswith(suffix) and len(name) > len(suffix):
+                        name = name[: -len(suffix)]
+                        break
+                if self.backend == "files" and path.parent.name:
+                    return f"{path.parent.name}/{name}"
+                return name
         return " ".join(self.command[:1]) or "trtexec run"
+
+
+#: file-name endings stripped from a loaded run's title (TREx's names, trtexec's usual ones)
+_RESULT_SUFFIXES = (".profile.metadata.json", ".build.metadata.json", ".metadata.json",
+                    ".profile.json", ".graph.json", ".layers.json", ".timing.json", ".log")  # fmt: skip
