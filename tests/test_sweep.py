@@ -99,7 +99,7 @@ def test_profiles_from_flags_specs_and_shape_profiles():
 def test_build_args_of_a_variant():
     v = Variant("fp16", as_profile("x:8x4", 1), 5, None, None)
     args = v.build_args("m.onnx", "/out/fp16")
-    assert args[:2] == ["--onnx=m.onnx", "--saveEngine=/out/fp16/engine.plan"]
+    assert args[:2] == ["--onnx=m.onnx", "--saveEngine=/out/fp16/m_fp16_p1_O5.plan"]
     assert "--fp16" in args and "--builderOptimizationLevel=5" in args
     assert "--optShapes=x:8x4" in args and "--profilingVerbosity=detailed" in args
     assert v.label == "fp16_p1_O5"
@@ -276,3 +276,194 @@ def test_sweep_with_an_injected_runner_passes_slot_options(tmp_path):
         assert any(a in ("--device=0", "--device=1") for a in args)
         assert args[1].startswith(f"--saveEngine={tmp_path / 'out'}/")
     assert (tmp_path / "out" / "sweep.json").is_file()
+
+
+# ------------------------------------------------------------------ real sweeps over two daemons
+
+
+@pytest.fixture
+def docker_settings(tmp_path):
+    """Docker backend and a private engine cache for one test."""
+    from trt_magic.config import get_settings
+
+    settings = get_settings()
+    old = settings.backend, settings.cache_dir
+    settings.backend, settings.cache_dir = "docker", str(tmp_path / "cache")
+    yield settings
+    settings.backend, settings.cache_dir = old
+
+
+def _owner() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _ours(client) -> list:
+    """Containers of this test process (other processes may share the daemons)."""
+    from trt_magic.runners.docker import LABEL, OWNER_LABEL
+
+    labels = [f"{LABEL}=1", f"{OWNER_LABEL}={_owner()}"]
+    return client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)
+
+
+class ContainerTimes:
+    """Start and stop times of this process's containers, from each daemon's event stream.
+
+    Each container is inspected when it is created, for its trtexec arguments (``--device=N``
+    names the slot's GPU).
+    """
+
+    def __init__(self, clients: dict[str, object]):
+        from trt_magic.runners.docker import OWNER_LABEL
+
+        self.records: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        self.streams, self.threads = [], []
+        self.t0 = time.time()
+        since = int(self.t0) - 1  # whole seconds: events before t0 are dropped in _read
+        for name, client in clients.items():
+            stream = client.events(since=since, decode=True, filters={
+                "type": "container", "label": f"{OWNER_LABEL}={_owner()}"})  # fmt: skip
+            t = threading.Thread(target=self._read, args=(name, client, stream), daemon=True)
+            self.streams.append(stream)
+            self.threads.append(t)
+            t.start()
+
+    def _read(self, daemon, client, stream) -> None:
+        try:
+            for ev in stream:
+                action = ev.get("Action") or ev.get("status")
+                cid, when = ev.get("id"), ev.get("timeNano", 0) / 1e9
+                if when < self.t0:
+                    continue
+                with self.lock:
+                    rec = self.records.setdefault(cid, {"daemon": daemon, "args": []})
+                if action == "create":
+                    try:
+                        rec["args"] = client.api.inspect_container(cid)["Args"]
+                    except Exception:
+                        pass
+                elif action in ("start", "die"):
+                    rec[action] = when
+        except Exception:  # the stream was closed
+            pass
+
+    def stop(self) -> dict[str, dict]:
+        time.sleep(0.5)  # let the last die events arrive
+        for s in self.streams:
+            s.close()
+        return self.records
+
+
+def _device(args: list[str]) -> str:
+    return next((a.split("=", 1)[1] for a in args if a.startswith("--device=")), "?")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_sweep_spreads_over_two_daemons_one_build_per_slot(
+    docker_client, trtexec_image, second_docker, tmp_path, docker_settings
+):
+    from accuracy_helpers import identity_model
+    from conftest import SECOND_DOCKER
+
+    onnx = identity_model(tmp_path / "identity-fixed1.onnx")  # each build takes 1 s
+    times = ContainerTimes({"default": docker_client, "second": second_docker[0]})
+    result = sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[0, 1, 2, 3],
+                   profiles=["--minShapes=x:1x4 --optShapes=x:8x4 --maxShapes=x:16x4"],
+                   images=[trtexec_image], hosts=[None, SECOND_DOCKER], gpus=[0, 1],
+                   container_gpus="none", check_accuracy=True, display=False,
+                   outdir=tmp_path / "sweep")  # fmt: skip
+    records = times.stop()
+    table = result.table
+    assert list(table["status"]) == ["passed"] * 8, table[
+        ["variant", "status", "error"]
+    ].to_string()
+    assert all(r.accuracy is not None and r.accuracy.passed for r in result.rows)
+    assert {r.slot.host for r in result.rows} == {None, SECOND_DOCKER}
+
+    spans: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for rec in records.values():
+        assert "start" in rec and "die" in rec, rec
+        spans.setdefault((rec["daemon"], _device(rec["args"])), []).append(
+            (rec["start"], rec["die"])
+        )
+    assert {d for d, _ in spans} == {"default", "second"}  # really spread across both daemons
+    assert set(spans) == {(d, g) for d in ("default", "second") for g in ("0", "1")}
+    assert sum(len(s) for s in spans.values()) == 16  # 8 builds + 8 accuracy runs
+    for slot, intervals in spans.items():  # one container at a time on each slot
+        intervals.sort()
+        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+            assert end <= start, f"two containers at once on {slot}"
+    every = sorted(t for s in spans.values() for t in s)
+    overlapping = any(b[0] < a[1] for a, b in zip(every, every[1:], strict=False))
+    assert overlapping  # and slots did run at the same time
+    assert not _ours(docker_client) and not _ours(second_docker[0])
+
+
+@pytest.mark.docker
+def test_cancel_stops_every_container(
+    docker_client, trtexec_image, second_docker, tmp_path, docker_settings
+):
+    from accuracy_helpers import linear_model
+    from conftest import SECOND_DOCKER
+
+    onnx = linear_model(tmp_path / "model-slow.onnx")  # the test image sleeps 60 s on it
+    clients = [docker_client, second_docker[0]]
+    handle = start_sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[0, 1, 2, 3],
+                         images=[trtexec_image], hosts=[None, SECOND_DOCKER], gpus=[0, 1],
+                         container_gpus="none", cache=False, outdir=tmp_path / "sweep")  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = [c for cl in clients for c in _ours(cl) if c.status == "running"]
+        if len(running) == 4 and all(
+            any(c.status == "running" for c in _ours(cl)) for cl in clients
+        ):
+            break
+        time.sleep(0.2)
+    assert len(running) == 4, "four builds never ran at once"
+    started = time.monotonic()
+    handle.cancel()
+    result = handle.wait(45)
+    assert handle.done and time.monotonic() - started < 45  # not the 60 s of the builds
+    assert [r.status for r in result.rows] == ["cancelled"] * 8
+    assert not _ours(docker_client) and not _ours(second_docker[0])  # none left (trt_magic=1)
+
+
+@pytest.mark.docker
+def test_resumed_sweep_comes_from_the_engine_cache(
+    docker_client, trtexec_image, tmp_path, docker_settings
+):
+    from accuracy_helpers import linear_model
+
+    onnx = linear_model(tmp_path / "model-fixed1.onnx")
+    options = dict(precisions=["fp32", "fp16"], opt_levels=[3], images=[trtexec_image],
+                   gpus=[0, 1], container_gpus="none", display=False,
+                   outdir=tmp_path / "sweep")  # fmt: skip
+    first = sweep(onnx, **options)
+    assert [r.status for r in first.rows] == ["passed", "passed"]
+    assert not any(r.cached for r in first.rows)
+    times = ContainerTimes({"default": docker_client})
+    again = sweep(onnx, **options)
+    assert [r.status for r in again.rows] == ["passed", "passed"]
+    assert all(r.cached for r in again.rows)
+    assert times.stop() == {}  # no container ran: the engine cache answered
+
+
+@pytest.mark.docker
+def test_a_variant_that_cannot_run_is_reported_in_its_row(
+    docker_client, trtexec_image, tmp_path, docker_settings
+):
+    from accuracy_helpers import linear_model
+
+    onnx = linear_model(tmp_path / "model.onnx")
+    result = sweep(onnx, precisions=["fp16"], routes=[None, "-match_ragged_mha=[on|off]"],
+                   images=[trtexec_image], gpus=["none"], display=False,
+                   outdir=tmp_path / "sweep")  # fmt: skip
+    rows = {r.variant.route: r for r in result.rows}
+    assert rows[None].status == "passed"
+    bad = rows["-match_ragged_mha=[on|off]"]
+    assert bad.status == "failed" and "--tuneBuildRoutes" in bad.error
+    assert "TensorRT 11" in bad.error

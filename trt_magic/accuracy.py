@@ -476,6 +476,7 @@ def check_accuracy(
     workdir: str | Path | None = None,
     display: bool = False,
     cancel: Any = None,
+    extra_args: Sequence[str] = (),
 ) -> AccuracyReport:
     """Check a TensorRT engine's outputs against ONNX Runtime on the same inputs.
 
@@ -490,6 +491,7 @@ def check_accuracy(
         shapes: a trtexec shape spec for the inputs when the run carries no profile.
         image, backend, docker_host, gpus, timeout, display, cancel: passed to the runner;
             taken from the run when it has them.
+        extra_args: more trtexec flags for the engine run (e.g. ``--device=1``).
 
     Returns:
         AccuracyReport: per-output errors and verdicts (``report.passed``).
@@ -515,6 +517,7 @@ def check_accuracy(
     engine_run = _run_engine(
         engine, specs, feed, workdir, run=run, image=image, backend=backend,
         docker_host=docker_host, gpus=gpus, timeout=timeout, display=display, cancel=cancel,
+        extra_args=list(extra_args),
     )  # fmt: skip
     out_file = Path(engine_run.files.get("output") or workdir / "outputs.json")
     got = read_export_output(out_file)
@@ -578,7 +581,7 @@ def _engine_of(run_or_engine: Run | str | Path) -> tuple[Run | None, Path]:
     return run, engine
 
 
-def _run_engine(engine, specs, feed, workdir: Path, *, run, **options):
+def _run_engine(engine, specs, feed, workdir: Path, *, run, extra_args, **options):
     """Write the inputs as raw files and run the engine once with trtexec."""
     from .runners import trtexec
 
@@ -599,6 +602,7 @@ def _run_engine(engine, specs, feed, workdir: Path, *, run, **options):
     if any(s.dynamic for s in specs):
         dims = [f"{_quoted(s.name)}:{format_shape(feed[s.name].shape)}" for s in specs]
         args.append(f"--shapes={','.join(dims)}")
+    args += extra_args
     for key in ("image", "backend", "gpus"):
         if options.get(key) is None and run is not None:
             options[key] = getattr(run, key)
@@ -607,7 +611,8 @@ def _run_engine(engine, specs, feed, workdir: Path, *, run, **options):
     engine_run = trtexec(args, cache=False, **options)
     if not getattr(engine_run, "ok", engine_run.exit_code == 0):
         raise ResultError(
-            "trtexec could not run the engine on the accuracy inputs.",
+            "trtexec could not run the engine on the accuracy inputs "
+            f"({engine_run.status}, exit code {engine_run.exit_code}).",
             hint="see the run's log (report.run.read_log())",
             detail=engine_run.read_log()[-3000:],
         )

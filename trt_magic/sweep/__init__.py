@@ -220,8 +220,10 @@ class _Work:
         outdir.mkdir(parents=True, exist_ok=True)
         args = variant.build_args(str(self.onnx), str(outdir))
         gpus = slot.gpu if self.container_gpus is None else self.container_gpus
+        device = []
         if self.container_gpus is not None and slot.gpu.isdigit():
-            args.append(f"--device={slot.gpu}")
+            device = [f"--device={slot.gpu}"]
+        args += device
         options = dict(image=variant.image or self.image, gpus=gpus, docker_host=slot.host,
                        backend=self.backend, timeout=self.timeout, cancel=cancel)  # fmt: skip
         if variant.route:
@@ -233,7 +235,8 @@ class _Work:
             from ..accuracy import check_accuracy
 
             row.accuracy = check_accuracy(row.run, self.onnx, inputs=self.inputs, rtol=self.rtol,
-                                          atol=self.atol, workdir=outdir / "accuracy", **options)  # fmt: skip
+                                          atol=self.atol, workdir=outdir / "accuracy", extra_args=device,
+                                          **options)  # fmt: skip
 
     def _trtexec(self):
         if self.runner is not None:

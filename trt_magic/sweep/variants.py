@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 from typing import Any
 
 from ..errors import UsageError
@@ -84,9 +85,13 @@ class Variant:
         return "_".join(_slug(p) for p in parts)
 
     def build_args(self, onnx: str, outdir: str) -> list[str]:
-        """The trtexec flags that build this variant into ``outdir`` (host paths)."""
+        """The trtexec flags that build this variant into ``outdir`` (host paths).
+
+        The engine is ``<model>_<label>.plan``, so the file says what it is.
+        """
         flag = Precision.parse(self.precision).flag
-        args = [f"--onnx={onnx}", f"--saveEngine={outdir}/engine.plan"]
+        engine = f"{outdir}/{PurePath(onnx).stem}_{self.label}.plan"
+        args = [f"--onnx={onnx}", f"--saveEngine={engine}"]
         args += list(self.profile.flags) if self.profile else []
         args += [flag] if flag else []
         if self.opt_level is not None:
@@ -95,8 +100,8 @@ class Variant:
             args.append(f"--tuneBuildRoutes={self.route}")
         return args + [
             "--profilingVerbosity=detailed",
-            f"--exportLayerInfo={outdir}/engine.plan.graph.json",
-            f"--exportProfile={outdir}/engine.plan.profile.json",
+            f"--exportLayerInfo={engine}.graph.json",  # TREx's names (tests/data/trex/)
+            f"--exportProfile={engine}.profile.json",
         ]
 
 
