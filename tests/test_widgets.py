@@ -460,3 +460,21 @@ def test_build_each_precision_then_compare(tmp_path, docker_settings, trtexec_im
         list(editor.panel.comparison.table.index) == ["FP32", "FP16"]
         or len(editor.panel.comparison.table) == 2
     )
+
+
+@pytest.mark.slow
+def test_editor_from_a_real_export(tmp_path, monkeypatch):
+    """export_onnx's ExportResult: its sample batch (4) is the opt, twice that the max."""
+    torch = pytest.importorskip("torch")
+    from trt_magic import export_onnx
+
+    monkeypatch.chdir(tmp_path)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    result = export_onnx(
+        model, "conv.onnx", inputs=["images:4x3x16x16"], dynamic=["images:0=batch"], simplify="none"
+    )
+    editor = ProfileEditor(result, image=OLD_IMAGE)
+    assert editor.shapes.dims["images"] == ("batch", 3, 16, 16)
+    assert "--optShapes=images:4x3x16x16" in editor.args
+    assert "--maxShapes=images:8x3x16x16" in editor.args
+    assert (tmp_path / "conv.onnx.profile.json").is_file()
