@@ -197,3 +197,27 @@ def test_views_in_an_nbconvert_html_export(page, tiny_onnx, tmp_path):
     assert "node_max_pool2d" in page.locator(".tmg svg").text_content()
     page.fill(".tmg input[type=search]", "kgen")
     assert page.locator("g.layer.hit").count() == 4
+
+
+@pytest.mark.parametrize("proxy_status, blank", [(502, True), (200, False)])
+def test_netron_view_behind_a_proxy_notices_a_gone_server(page, monkeypatch, proxy_status, blank):
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
+    monkeypatch.setattr(views, "_has_server_proxy", lambda: True)
+    url, note = views.view_url(4321, "v1")
+    view = views.NetronView(path=Path("/m/model.onnx"), port=4321, url=url, note=note)
+    hub = "http://127.0.0.1:9"  # the hub's origin, played by Playwright routes
+    page.route(
+        f"{hub}/user/alice/lab",
+        lambda r: r.fulfill(body=view._repr_html_(), content_type="text/html"),
+    )
+    page.route(
+        f"{hub}/user/alice/proxy/4321/**", lambda r: r.fulfill(status=proxy_status, body="x")
+    )
+    page.goto(f"{hub}/user/alice/lab")
+    if blank:
+        page.locator(".trt-magic-netron-gone").wait_for(state="visible", timeout=10_000)
+        assert page.locator("iframe").is_hidden()
+    else:
+        page.wait_for_load_state("networkidle")
+        assert page.locator("iframe").is_visible()
+        assert page.locator(".trt-magic-netron-gone").is_hidden()

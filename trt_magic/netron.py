@@ -360,9 +360,13 @@ def _view_html(view: NetronView) -> str:
 <script>(function () {{
   var root = document.getElementById("{vid}");
   if (!root || !window.fetch) return;
-  fetch("{url}", {{mode: "no-cors", cache: "no-store"}}).catch(function () {{
+  function gone() {{
     root.querySelector("iframe").style.display = "none";
     root.querySelector(".trt-magic-netron-gone").style.display = "block";
-  }});
+  }}
+  // unreachable (saved copy, export): a network error; behind a proxy: an error status
+  fetch("{url}", {{mode: "no-cors", cache: "no-store"}}).then(function (r) {{
+    if (r.type !== "opaque" && !r.ok) gone();
+  }}, gone);
 }})();</script>
 </div>"""
