@@ -272,7 +272,12 @@ def test_timing_cache_is_automatic_unless_given(tmp_path, trtexec_image):
     run = trtexec("--onnx=model.onnx", image=trtexec_image, gpus="none", display=False)
     auto = run.files["timing_cache"]
     assert auto.parent == tmp_path / "cache/timing" and auto.exists()
+    # named after the GPU the log says trtexec selected (the replayed log: an H100)
+    assert auto.name.endswith("-NVIDIA_H100_PCIe.cache")
     assert run.command == ["--onnx=model.onnx"]  # the user's flags, as given
+    again = trtexec("--onnx=model.onnx --fp16", image=trtexec_image, gpus="none", display=False)
+    assert again.files["timing_cache"] == auto  # another build on that GPU reuses it
+    assert any(a.endswith("-NVIDIA_H100_PCIe.cache") for a in again.docker_command)
     mine = trtexec(
         "--onnx=model.onnx --timingCacheFile=my.cache",
         image=trtexec_image,
@@ -281,6 +286,13 @@ def test_timing_cache_is_automatic_unless_given(tmp_path, trtexec_image):
         cache=False,
     )
     assert mine.files["timing_cache"] == tmp_path / "my.cache" and (tmp_path / "my.cache").exists()
+
+
+def test_choose_backend_without_nvidia_runtime(docker_client):
+    from trt_magic.runners import choose_backend
+
+    backend, why = choose_backend()
+    assert backend in ("local", "replay") and "no NVIDIA runtime" in why
 
 
 @pytest.mark.slow

@@ -95,22 +95,21 @@ def test_local_injection_runs_nothing(stub):
 
 
 def test_choose_backend_finds_local_trtexec(stub, monkeypatch):
-    import trt_magic.runners.docker as docker_runner
-
-    def no_docker(host=None):
-        raise RuntimeError("no docker here")
-
-    monkeypatch.setattr(docker_runner, "client_for", no_docker)
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # nothing listens there
     backend, why = choose_backend()
     assert backend == "local" and "trtexec found" in why
 
 
 def test_choose_backend_falls_back_to_replay_and_says_so(monkeypatch, tmp_path):
-    import trt_magic.runners.docker as docker_runner
-
-    monkeypatch.setattr(
-        docker_runner, "client_for", lambda host=None: (_ for _ in ()).throw(OSError())
-    )
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")
     monkeypatch.setenv("PATH", str(tmp_path))
     backend, why = choose_backend()
     assert backend == "replay" and "recorded" in why and "no trtexec" in why
+
+
+def test_failed_run_names_the_replacement_flag(stub):
+    _onnx(stub, "fail.onnx")
+    run = trtexec("--onnx=fail.onnx --workspace=1024 --buildOnly", backend="local", display=False)
+    assert run.status == "failed"
+    assert any("--memPoolSize=workspace:1024" in n for n in run.notes)
+    assert any("--skipInference" in n for n in run.notes)

@@ -129,7 +129,7 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
 
     key = run_key(job.plan, job.args, identity, job.gpus, runner.host) if cache else None
     if key is None:
-        return _finish(runner.run(job), job)
+        return _finish(runner.run(job), job, identity, cache_dir)
     engines = EngineCache(cache_dir)
     waited = lambda: job.sink.note("another kernel is building the same engine: waiting for it")  # noqa: E731
     started = time.time()
@@ -144,14 +144,16 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
                     f"cached run answered (--no-cache rebuilds); log: {hit.log_path}"
                 )
             return hit
-        run = _finish(runner.run(job), job)
+        run = _finish(runner.run(job), job, identity, cache_dir)
         engines.store(key, run, job.plan)
     return run
 
 
-def _finish(run: Run, job: Job) -> Run:
+def _finish(run: Run, job: Job, identity: str, cache_dir: Path) -> Run:
     if job.sink.log_path is not None:
         run.files["log"] = job.sink.log_path
+    if job.sink.device and run.status == "passed":
+        _name_timing_cache(run, job, identity, cache_dir)
     if run.status == "failed":
         from ..trtexec.flags import replacement_for
 
@@ -161,6 +163,21 @@ def _finish(run: Run, job: Job) -> Run:
                 new, why = rep
                 run.notes.append(f"{arg}: {why}; " + (f"use {new}" if new else "drop it"))
     return run
+
+
+def _name_timing_cache(run: Run, job: Job, identity: str, cache_dir: Path) -> None:
+    """Name the automatic timing cache after the GPU model the log says trtexec selected."""
+    from .cache import learn_gpu, timing_cache_path
+
+    auto = run.files.get("timing_cache")
+    learn_gpu(cache_dir, run.host or "", job.gpus, job.sink.device)
+    if auto is None or flag_value(job.args, "--timingCacheFile") is not None:
+        return  # the user's own timing cache keeps its name
+    named = timing_cache_path(cache_dir, identity, job.sink.device)
+    if auto != named and auto.exists() and not named.exists():
+        os.replace(auto, named)
+    if named.exists():
+        run.files["timing_cache"] = named
 
 
 def _normalize_gpus(gpus: str) -> str:
@@ -178,9 +195,10 @@ def _with_timing_cache(argv: list[str], settings, identity: str, gpus: str, host
     builds = flag_value(argv, "--onnx") is not None
     if not builds or flag_value(argv, "--timingCacheFile") is not None:
         return argv
-    from .cache import timing_cache_path
+    from .cache import gpu_label, timing_cache_path
 
-    path = timing_cache_path(Path(settings.cache_dir), identity, f"{host}-gpus{gpus}")
+    cache_dir = Path(settings.cache_dir)
+    path = timing_cache_path(cache_dir, identity, gpu_label(cache_dir, host, gpus))
     path.parent.mkdir(parents=True, exist_ok=True)
     return [*argv, f"--timingCacheFile={path}"]
 
@@ -227,10 +245,11 @@ def choose_backend(image: str | None = None) -> tuple[str, str]:
     image = image or get_settings().image
     why_not = []
     try:
-        from .docker import client_for
+        import docker
 
-        client = client_for(None)
+        client = docker.from_env(version="auto", timeout=5)  # a dead DOCKER_HOST must not hang
         info = client.info()
+        client.close()
         runtimes = info.get("Runtimes") or {}
         if "nvidia" in runtimes:
             return "docker", f"the Docker host has the NVIDIA runtime: trtexec runs in {image}"

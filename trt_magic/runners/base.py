@@ -67,6 +67,7 @@ class LogSink:
         self.tail: deque[str] = deque(maxlen=tail_lines)
         self.error_lines: list[str] = []
         self.lines = 0
+        self.device = ""  # the GPU trtexec selected ("Selected Device: NVIDIA H100 PCIe")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._partial = ""
         self._file = None  # opened on the first output: a run that never starts keeps the old log
@@ -93,6 +94,8 @@ class LogSink:
     def _line(self, line: str) -> None:
         self.lines += 1
         self.tail.append(line)
+        if not self.device and "] Selected Device: " in line:  # every 8.x-10.x fixture log has it
+            self.device = line.split("] Selected Device: ", 1)[1].strip()
         if line_level(line) == "error" and len(self.error_lines) < 200:
             self.error_lines.append(line)
         if self.live is not None:

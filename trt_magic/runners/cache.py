@@ -66,6 +66,39 @@ def timing_cache_path(cache_dir: Path, identity: str, gpu: str) -> Path:
     return cache_dir / "timing" / f"{digest}-{_slug(gpu)}.cache"
 
 
+def _gpu_table(cache_dir: Path) -> Path:
+    return cache_dir / "timing" / "gpus.json"
+
+
+def gpu_label(cache_dir: Path, host: str, gpus: str) -> str:
+    """The GPU model a (host, --gpus) pair was last seen to select, else a name for the pair.
+
+    A timing cache is valid per GPU model, so once a log said which GPU trtexec selected, the
+    cache file is named after the model and shared by every host with that GPU.
+    """
+    try:
+        table = json.loads(_gpu_table(cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    return table.get(f"{host}|{gpus}") or f"{host}-gpus{gpus}"
+
+
+def learn_gpu(cache_dir: Path, host: str, gpus: str, device: str) -> None:
+    """Remember the GPU model of (host, --gpus) (atomic rewrite of a small JSON table)."""
+    path = _gpu_table(cache_dir)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        table = {}
+    if table.get(f"{host}|{gpus}") == device:
+        return
+    table[f"{host}|{gpus}"] = device
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".gpus-{uuid.uuid4().hex[:8]}.json")
+    tmp.write_text(json.dumps(table, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 class EngineCache:
     """Cached runs under ``<cache_dir>/runs/<key>/`` (see module docstring)."""
 

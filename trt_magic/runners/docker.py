@@ -35,11 +35,15 @@ def client_for(docker_host: str | None = None):
     key = docker_host or os.environ.get("DOCKER_HOST", "")
     client = _clients.get(key)
     if client is None:
+        # ssh:// goes through the ssh command, so the user's ~/.ssh/config and agent apply
+        ssh = host_url(docker_host).startswith("ssh://")
         try:
             if docker_host:
-                client = docker.DockerClient(base_url=docker_host, version="auto")
+                client = docker.DockerClient(
+                    base_url=docker_host, version="auto", use_ssh_client=ssh
+                )
             else:
-                client = docker.from_env(version="auto")
+                client = docker.from_env(version="auto", use_ssh_client=ssh)
         except docker.errors.DockerException as exc:
             where = docker_host or os.environ.get("DOCKER_HOST") or "the local socket"
             raise RunnerError(
