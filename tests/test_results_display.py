@@ -135,3 +135,24 @@ def test_layer_info_without_profile_or_names_only_still_renders(prefix):
     run = load_run(DATA / prefix)
     text = _check(run._repr_html_())
     assert "layers" in text
+
+
+def test_a_broken_file_shows_a_note_and_the_rest_still_renders(tmp_path):
+    log = tmp_path / "m.log"
+    log.write_bytes((DATA / "trtexec/log-10.16.1-onnx-default-run.log").read_bytes())
+    (tmp_path / "m.profile.json").write_text('[{"count": 1}, {"name": "a", "timeMs"')  # cut short
+    run = load_run(tmp_path / "m")
+    html = run._repr_html_()
+    text = _check(html)
+    assert "is not valid JSON" in text
+    assert "15,374" in text  # the performance summary from the log is still there
+
+
+def test_views_follow_a_log_that_grows(tmp_path):
+    full = (DATA / "trtexec/log-10.16.1-onnx-default-run.log").read_text(encoding="utf-8")
+    log = tmp_path / "live.log"
+    log.write_text(full[:2000], encoding="utf-8")
+    run = Run(files={"log": log}, status="running", backend="docker")
+    assert run.log.status is None
+    log.write_text(full, encoding="utf-8")
+    assert run.log.status == "passed" and run.summary["throughput_qps"] == 15374.3

@@ -183,3 +183,12 @@ def test_missing_and_broken_files_raise_result_error(tmp_path):
         read_profile(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
     with pytest.raises(ResultError, match="exportLayerInfo"):
         read_layer_info(DATA / "trex/A100-fp16/resnet.onnx.engine.profile.json")
+
+
+def test_reads_with_the_standard_json_module_when_orjson_is_absent(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson -> ImportError
+    assert exports._json_loads() is json.loads
+    layers = read_layer_info(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
+    assert len(layers) == 9

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from ..errors import TrtMagicError
 from .charts import bar, bar_rows, histogram_svg, series_svg
 from .html import badge, details, esc, fmt_num, table, wrap
 
@@ -29,10 +30,11 @@ MAX_MESSAGES = 30
 
 def _status_badge(run: Run) -> str:
     status = run.summary.get("status", run.status)
-    kind = "ok" if run.ok else ("bad" if status in ("failed", "timeout", "interrupted") else "warn")
+    ok = run.summary.get("ok", False)
+    kind = "ok" if ok else ("bad" if status in ("failed", "timeout", "interrupted") else "warn")
     text = {"passed": "PASSED", "failed": "FAILED"}.get(status, status)
     if status == "loaded":
-        kind, text = ("ok" if run.ok else "warn"), "loaded from files"
+        kind, text = ("ok" if ok else "warn"), "loaded from files"
     return badge(text, kind)
 
 
@@ -208,11 +210,20 @@ def full_table_html(run: Run) -> str:
     )
 
 
+def _safe(section, *args) -> str:
+    """One section's HTML, or a short note when its file cannot be read (the rest still shows)."""
+    try:
+        return section(*args)
+    except TrtMagicError as exc:
+        hint = f" <span class='muted'>{esc(exc.hint)}</span>" if exc.hint else ""
+        return f"<div class='err'>{esc(exc.message)}</div>{hint}"
+
+
 def render_run(run: Run, top: int = 15, full_table: bool = False) -> str:
     """The whole view of one run as an HTML fragment."""
-    parts = [header_html(run), messages_html(run), performance_html(run), layers_html(run, top),
-             latency_html(run)]  # fmt: skip
+    parts = [_safe(header_html, run), _safe(messages_html, run), _safe(performance_html, run),
+             _safe(layers_html, run, top), _safe(latency_html, run)]  # fmt: skip
     if full_table:
-        parts.append(full_table_html(run))
-    parts.append(log_html(run))
+        parts.append(_safe(full_table_html, run))
+    parts.append(_safe(log_html, run))
     return wrap("".join(p for p in parts if p))

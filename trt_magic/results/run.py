@@ -7,6 +7,7 @@ built look the same.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,9 +100,20 @@ class Run:
 
     # ----- parsed views (computed on first use, recomputed when files or the log change) -----
 
+    def _state(self) -> tuple:
+        """What the views depend on: the files (and their size and mtime, so a log still being
+        written is re-read), the in-memory log, the status."""
+        stamps = []
+        for kind, path in sorted(self.files.items()):
+            try:
+                st = os.stat(path)
+                stamps.append((kind, str(path), st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamps.append((kind, str(path), None, None))
+        return (tuple(stamps), len(self.log_text or ""), self.status, self.exit_code)
+
     def _cached(self, key: str, compute):
-        state = (tuple(sorted((k, str(v)) for k, v in self.files.items())),
-                 len(self.log_text or ""), self.status, self.exit_code)  # fmt: skip
+        state = self._state()
         if self._cache.get("_state") != state:
             self._cache.clear()
             self._cache["_state"] = state

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ResultError
 from .exports import trex_performance
 
 if TYPE_CHECKING:
@@ -63,16 +64,26 @@ def _engine_size_mib(run: Run) -> float | None:
     return run.log.engine_size_mib
 
 
+def _readable(read, default):
+    """A figure from a result file, or ``default`` when that file cannot be read (the view of
+    that file reports the error; the summary keeps what the other files say)."""
+    try:
+        return read()
+    except ResultError:
+        return default
+
+
 def build_summary(run: Run) -> dict[str, Any]:
     """The run's figures as one flat dict (keys absent when no source says them)."""
     log = run.log
-    perf = log.performance or trex_performance(run.profile_metadata)
-    device = _device(run)
-    precision = log.precision or (run.build_metadata.get("build_options") or {}).get("Precision")
+    perf = log.performance or _readable(lambda: trex_performance(run.profile_metadata), {})
+    device = _readable(lambda: _device(run), dict(log.device))
+    build_options = _readable(lambda: run.build_metadata.get("build_options") or {}, {})
+    precision = log.precision or build_options.get("Precision")
     recorded = run.recorded
     summary: dict[str, Any] = {
         "status": run.status if log.status is None or run.status != "loaded" else log.status,
-        "ok": run.ok,
+        "ok": _readable(lambda: run.ok, False),
         "backend": run.backend,
         "cached": run.cached,
         "recorded": recorded.label() if recorded else None,
@@ -83,7 +94,9 @@ def build_summary(run: Run) -> dict[str, Any]:
         "build_time_s": log.build_time_s,
         "engine_size_mib": _engine_size_mib(run),
         **flatten_performance(perf),
-        "layers": len(run.layer_info_raw) or len(run.profile_records) or None,
+        "layers": _readable(
+            lambda: len(run.layer_info_raw) or len(run.profile_records) or None, None
+        ),
         "errors": len(run.errors),
         "warnings": len(run.warnings),
         "command": " ".join(run.command) if run.command else log.command_line,
