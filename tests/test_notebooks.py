@@ -153,7 +153,7 @@ def test_quickstart_without_gpu_replays_recorded_runs(tmp_path):
 DIAGNOSES = {
     "diagnosis-opset": ["opset", "16"],
     "diagnosis-control-flow": ["control flow"],
-    "diagnosis-composite": ["--submodule"],
+    "diagnosis-composite": ["data-dependent"],
 }
 
 
