@@ -389,19 +389,46 @@ def test_read_only_output_file(model_copy):
     assert out.read_bytes() == b"the user's file"
 
 
-def test_external_data_is_refused(model_copy):
+def _with_external_data(source: Path) -> Path:
+    """Rewrite ``source`` with its weights in ``<name>.data``, as the dynamo exporter does."""
+    import onnx
+
+    onnx.save_model(
+        onnx.load(source),
+        source,
+        save_as_external_data=True,
+        location=source.name + ".data",
+        size_threshold=0,
+    )
+    return source.with_name(source.name + ".data")
+
+
+def test_external_data_is_made_inline(model_copy):
     import onnx
 
     source = model_copy("constant")
-    model = onnx.load(source)
-    onnx.save_model(
-        model, source, save_as_external_data=True, location="constant.data", size_threshold=0
-    )
-    files = {p.name: _digest(p) for p in source.parent.iterdir()}
+    data = _with_external_data(source)
+    kept = {p.name: _digest(p) for p in source.parent.iterdir()}
+    result = simplify_onnx(source)
+    assert {n: _digest(source.parent / n) for n in kept} == kept  # the original pair untouched
+    assert result.after.nodes == 2 and all(p.ok for p in result.parity)
+    model = onnx.load(result.path, load_external_data=False)
+    assert all(t.data_location == onnx.TensorProto.DEFAULT for t in model.graph.initializer)
+    assert any("constant.onnx.data" in w and "inline" in w for w in result.warnings)
+    replaced = simplify_onnx(source, out=source)
+    assert replaced.after.nodes == 2 and data.exists()  # never deletes a file of the user's
+    assert any("no longer used" in w for w in replaced.warnings)
+
+
+def test_external_data_past_the_limit_is_refused(model_copy, monkeypatch):
+    source = model_copy("constant")
+    _with_external_data(source)
+    kept = {p.name: _digest(p) for p in source.parent.iterdir()}
+    monkeypatch.setattr(simplify_checks, "PROTOBUF_LIMIT", source.stat().st_size + 64)
     for out in (None, source):
-        with pytest.raises(SimplifyError, match="external data \\(constant.data\\)"):
+        with pytest.raises(SimplifyError, match="external data \\(constant.onnx.data\\) come to"):
             simplify_onnx(source, out=out)
-    assert {p.name: _digest(p) for p in source.parent.iterdir()} == files
+    assert {p.name: _digest(p) for p in source.parent.iterdir()} == kept
 
 
 def test_file_past_protobuf_limit_is_refused(model_copy, monkeypatch):

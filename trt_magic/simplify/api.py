@@ -27,8 +27,10 @@ class _Trial:
     parity: list[OutputParity] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     method_seconds: float = 0.0
+    worker_cpu_seconds: float = 0.0
     check_seconds: float = 0.0
     detail: str = ""
+    external_files: list[str] = field(default_factory=list)  # data files now inline
 
 
 def simplify_onnx(
@@ -63,7 +65,7 @@ def simplify_onnx(
             output cannot be written, or the model is too large or keeps external data.
         MissingDependency: the requested method (or, for auto, every method) is not installed.
     """
-    started = time.perf_counter()
+    started = (time.perf_counter(), time.process_time())
     settings = get_settings()
     source = settings.resolve_path(path)
     if not source.is_file():
@@ -82,6 +84,10 @@ def simplify_onnx(
             trial = _try_method(m, source, tmp, timeout, check, samples, rtol, atol)
             attempts.append(trial.attempt)
             if trial.attempt.outcome == "ok":
+                if trial.external_files:
+                    trial.warnings.append(
+                        checks.stale_data_warning(source, target, trial.external_files)
+                    )
                 _publish(tmp, target, source)
                 return _result(source, target, method, m, trial, attempts, started)
             failures.append(trial)
@@ -99,13 +105,14 @@ def _try_method(
         "source": str(source),
         "dest": str(tmp),
         "preload": list(m.requires),
+        "limit": checks.PROTOBUF_LIMIT,
     }
     started = time.perf_counter()
     outcome = run_in_worker(request, timeout)
     seconds = time.perf_counter() - started
     answer = outcome.answer
-    if outcome.status == "external":
-        checks.refuse_external_data(source, answer["files"])
+    if outcome.status == "too_large":
+        checks.refuse_too_large_with_data(source, answer["files"], answer["bytes"])
     if outcome.status == "timeout":
         return _Trial(
             Attempt(m.name, "timeout", f"no result after {timeout:g} s; stopped", seconds),
@@ -124,7 +131,9 @@ def _try_method(
         before=GraphStats.from_report(answer["before"], source.stat().st_size),
         after=GraphStats.from_report(answer["after"], tmp.stat().st_size),
         method_seconds=answer["seconds"],
+        worker_cpu_seconds=answer["cpu_seconds"],
     )
+    trial.external_files = answer["external"].get("files", [])
     problems = checks.interface_changes(trial.before.inputs, trial.after.inputs, "input")
     problems += checks.interface_changes(trial.before.outputs, trial.after.outputs, "output")
     if problems:
@@ -142,7 +151,8 @@ def _check_parity(trial: _Trial, source: Path, tmp: Path, samples, rtol, atol) -
         if samples is None
         else checks.normalize_samples(samples, inputs)
     )
-    trial.parity, trial.warnings = checks.compare_outputs(source, tmp, feeds, rtol, atol)
+    trial.parity, skipped = checks.compare_outputs(source, tmp, feeds, rtol, atol)
+    trial.warnings += skipped
     trial.check_seconds = time.perf_counter() - checked
     bad = [p for p in trial.parity if not p.ok]
     if bad:
@@ -171,7 +181,8 @@ def _result(source, target, requested, m, trial: _Trial, attempts, started) -> S
         after=after,
         parity=trial.parity,
         attempts=attempts,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started[0],
+        cpu_seconds=time.process_time() - started[1] + trial.worker_cpu_seconds,
         method_seconds=trial.method_seconds,
         check_seconds=trial.check_seconds,
         warnings=trial.warnings,

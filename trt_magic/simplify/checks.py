@@ -31,13 +31,23 @@ def refuse_too_large(path: Path) -> None:
         )
 
 
-def refuse_external_data(path: Path, files: list[str]) -> None:
-    """External-data models are refused: rewriting them risks breaking the weight links."""
+def refuse_too_large_with_data(path: Path, files: list[str], total: int) -> None:
+    """Refuse a model whose weights, once inline, would not fit in one protobuf."""
     raise SimplifyError(
-        f"{path} keeps its weights in external data ({', '.join(files[:3])}); the clean-up does "
-        "not rewrite such models, so it was not touched",
-        hint="use it as it is (trtexec reads external data next to the .onnx), or run "
-        "'polygraphy surgeon sanitize --fold-constants' on a machine with the memory for it",
+        f"{path} and its external data ({', '.join(files[:3])}) come to {total / 2**30:.1f} GiB, "
+        "past the 2 GiB one ONNX protobuf can hold; the clean-up was refused and nothing was "
+        "touched",
+        hint="give the model to trtexec as it is (it reads the external data beside the .onnx)",
+    )
+
+
+def stale_data_warning(source: Path, target: Path, files: list[str]) -> str:
+    """The warning for external data that the result no longer uses (its weights are inline)."""
+    if target != source:
+        return f"the weights of {source.name} ({', '.join(files)}) are inline in {target.name}"
+    return (
+        f"{source.name} now holds its weights inline; {', '.join(files)} beside it is no longer "
+        "used by it (left in place: delete it if nothing else needs it)"
     )
 
 

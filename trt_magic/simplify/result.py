@@ -104,6 +104,7 @@ class SimplifyResult:
     seconds: float = 0.0  # wall time of the whole call
     method_seconds: float = 0.0  # load + method + save in the worker
     check_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time: this process, plus the worker for the kept method
     warnings: list[str] = field(default_factory=list)
 
     @property

@@ -1,7 +1,8 @@
 """The worker process: ``python -m trt_magic.simplify.worker``, one request per stdin line.
 
 Only ever run as that child process (so importing onnx at the top is fine here). A request is
-JSON ``{"target": "module:function", "source": path, "dest": path}``; the worker loads the model,
+JSON ``{"target": "module:function", "source": path, "dest": path, "limit": bytes, "preload":
+[modules]}``; the worker loads the model (external data inline, refused past ``limit``),
 describes it, imports the method, says ``{"status": "running"}``, runs the method, describes and
 saves the result, and answers one more JSON line on the protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
 the protocol: fd 1 is re-pointed to stderr at start, so C++ prints (onnxsim) cannot corrupt it.
@@ -19,6 +20,7 @@ from collections import Counter
 
 import onnx
 from onnx import helper
+from onnx.external_data_helper import load_external_data_for_model
 
 
 def describe(model: onnx.ModelProto) -> dict:
@@ -68,12 +70,32 @@ def _spec(value: onnx.ValueInfoProto) -> dict:
 
 
 def external_data_files(model: onnx.ModelProto) -> list[str]:
-    """The external data files the model's initializers point to (empty: all inline)."""
+    """The external data files the model's tensors point to (empty: all inline).
+
+    The dynamo exporter writes ``model.onnx.data`` even for small models, so this is common.
+    """
+    tensors = list(model.graph.initializer)
+    tensors += [a.t for n in model.graph.node for a in n.attribute if a.HasField("t")]
     files = set()
-    for t in model.graph.initializer:
+    for t in tensors:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             files |= {e.value for e in t.external_data if e.key == "location"}
     return sorted(files)
+
+
+def load_model(source: str, limit: int) -> tuple[onnx.ModelProto | None, dict]:
+    """Load the model with its external data inline, unless the whole passes ``limit`` bytes."""
+    model = onnx.load(source, load_external_data=False)
+    external = external_data_files(model)
+    if not external:
+        return model, {}
+    base = os.path.dirname(os.path.abspath(source))
+    total = os.path.getsize(source) + sum(os.path.getsize(os.path.join(base, f)) for f in external)
+    facts = {"files": external, "bytes": total}
+    if total > limit:
+        return None, facts
+    load_external_data_for_model(model, base)  # inline now: the result is one file
+    return model, facts
 
 
 def handle(request: dict, started_method=lambda: None) -> dict:
@@ -82,11 +104,10 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     ``started_method()`` is called once the model is loaded and the method imported: the
     parent's timeout counts from there, so a slow interpreter start or import is not a hang.
     """
-    started = time.perf_counter()
-    model = onnx.load(request["source"], load_external_data=False)
-    external = external_data_files(model)
-    if external:
-        return {"status": "external", "files": external}
+    started, cpu_started = time.perf_counter(), time.process_time()
+    model, external = load_model(request["source"], request["limit"])
+    if model is None:
+        return {"status": "too_large", **external}
     before = describe(model)
     for required in request.get("preload", []):  # the method's library, before the clock starts
         importlib.import_module(required)
@@ -104,10 +125,12 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     onnx.save_model(result, request["dest"])
     return {
         "status": "ok",
+        "external": external,
         "before": before,
         "after": after,
         "method_seconds": method_seconds,
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
     }
 
 
