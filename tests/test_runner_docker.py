@@ -364,3 +364,63 @@ def test_remote_host_copies_files_in_and_out(tmp_path, second_docker):
     assert "-H" in run.docker_command
     mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
     assert client.containers.list(all=True, filters={"label": mine}, ignore_removed=True) == []
+
+
+def test_image_without_trtexec_is_explained(tmp_path, docker_client):
+    import io
+    import tarfile
+
+    from docker_image import BUSYBOX
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("bin/busybox")
+        info.size, info.mode = BUSYBOX.stat().st_size, 0o755
+        tar.addfile(info, io.BytesIO(BUSYBOX.read_bytes()))
+    docker_client.api.import_image_from_data(
+        buf.getvalue(), repository="trt_magic-test/no-trtexec", tag="1"
+    )
+    _onnx(tmp_path)
+    with pytest.raises(RunnerError, match="has no trtexec on its PATH") as err:
+        trtexec(
+            "--onnx=model.onnx", image="trt_magic-test/no-trtexec:1", gpus="none", display=False
+        )
+    assert "nvcr.io/nvidia/tensorrt" in err.value.hint
+
+
+def test_pull_shows_progress_and_returns_the_id(monkeypatch):
+    """The pull path with the SDK's pull stream (a registry is not reachable here)."""
+    import docker
+
+    from trt_magic.runners.docker import ensure_image
+
+    events = [
+        {"status": "Pulling from nvidia/tensorrt", "id": "23.04-py3"},
+        {"status": "Downloading", "id": "abc", "progress": "[=>   ] 1MB/10MB"},
+        {"status": "Pull complete", "id": "abc"},
+    ]
+
+    class Images:
+        calls = 0
+
+        def get(self, name):
+            Images.calls += 1
+            if Images.calls == 1:
+                raise docker.errors.ImageNotFound("missing")
+            return type("Image", (), {"id": "sha256:feed"})()
+
+    class Api:
+        def pull(self, repo, tag, stream, decode):
+            assert (repo, tag, stream, decode) == (
+                "nvcr.io/nvidia/tensorrt",
+                "23.04-py3",
+                True,
+                True,
+            )
+            yield from events
+
+    client = type("Client", (), {"images": Images(), "api": Api()})()
+    notes = []
+    assert ensure_image(client, "nvcr.io/nvidia/tensorrt:23.04-py3", notes.append) == "sha256:feed"
+    assert notes[0].startswith("image nvcr.io/nvidia/tensorrt:23.04-py3 is not on this Docker host")
+    assert any("pull:" in n for n in notes)

@@ -44,3 +44,17 @@ def test_magic_help_lists_its_options(ipython_shell):
         "--check-accuracy",
     ):
         assert opt in doc
+
+
+def test_magic_check_accuracy_calls_the_accuracy_api(ipython_shell, monkeypatch):
+    import trt_magic.accuracy as accuracy
+
+    calls = []
+    monkeypatch.setattr(
+        accuracy, "check_accuracy", lambda run, onnx, **kw: calls.append((run, onnx, kw))
+    )
+    run = ipython_shell.run_line_magic(
+        "trtexec", "--backend replay --check-accuracy --rtol 0.01 --atol=0.02 --onnx=m.onnx --fp16"
+    )
+    assert calls == [(run, "m.onnx", {"rtol": 0.01, "atol": 0.02})]
+    assert run.command == ["--onnx=m.onnx", "--fp16"]

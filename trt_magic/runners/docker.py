@@ -152,6 +152,27 @@ def _pull_error(image: str, exc: Exception) -> ImageError:
     )
 
 
+def _notebook_user() -> str | None:
+    """uid:gid of the kernel, so files the container writes are the user's (None on Windows)."""
+    if not hasattr(os, "getuid"):
+        return None
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def _start_error(job: Job, exc: Exception) -> RunnerError:
+    """Explain why the container did not start (no GPU runtime, no trtexec in the image...)."""
+    text = str(exc)
+    if NO_GPU_RUNTIME in text or "[[gpu]]" in text:
+        return _gpu_error(job.gpus, exc)
+    if "executable file not found" in text or "no such file or directory" in text:
+        return RunnerError(
+            f"the image {job.image} has no trtexec on its PATH.",
+            hint="use a TensorRT image such as nvcr.io/nvidia/tensorrt:23.04-py3 (--image ...)",
+            detail=text,
+        )
+    return RunnerError("the container did not start.", detail=text)
+
+
 def _gpu_error(gpus: str, exc: Exception) -> GpuRuntimeError:
     return GpuRuntimeError(
         f"the Docker host cannot give the container a GPU (--gpus {gpus}): it has no NVIDIA runtime.",
@@ -192,7 +213,7 @@ class DockerRunner:
 
         run = new_run(job, "docker")
         run.image, run.host = job.image, self.host
-        user = self.user or f"{os.getuid()}:{os.getgid()}"
+        user = self.user or _notebook_user()
         run.docker_command = docker_run_command(
             job.image, job.plan, gpus=job.gpus, user=user, docker_host=job.docker_host
         )
@@ -212,9 +233,7 @@ class DockerRunner:
             try:
                 container.start()
             except docker.errors.APIError as exc:
-                if NO_GPU_RUNTIME in str(exc) or "[[gpu]]" in str(exc):
-                    raise _gpu_error(job.gpus, exc) from exc
-                raise RunnerError("the container did not start.", detail=str(exc)) from exc
+                raise _start_error(job, exc) from exc
             stopped = _stream(output, container, job, time.time())
             if stopped is None:
                 run.exit_code = container.wait().get("StatusCode")
@@ -236,6 +255,8 @@ class DockerRunner:
         run.duration_s = time.time() - run.started
         if stopped:
             run.notes.append(_stopped_note(stopped, job))
+        if mode == "copy":
+            run.notes.append(f"files copied in and out through the Docker API ({self.host})")
         if job.sink.live is not None:
             job.sink.live.finish(summarize(run, job.sink, format_command(run.docker_command)))
         return run
@@ -307,9 +328,9 @@ def _remove(container) -> None:
         pass
 
 
-def _input_archive(job: Job, user: str) -> bytes:
+def _input_archive(job: Job, user: str | None) -> bytes:
     """A tar of the mount folders (owned by ``user``) with the inputs (and existing caches) in."""
-    uid, gid = (int(x) for x in user.split(":"))
+    uid, gid = (int(x) for x in (user or "0:0").split(":"))
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for m in job.plan.mounts:
