@@ -188,6 +188,14 @@ def test_from_args_uses_model_dims():
     assert spec.profile.dtypes == {"x": "float32"}
 
 
+def test_from_args_reads_magic_lines_and_continuations():
+    line = "%trtexec --onnx=m.onnx \\\n  --fp16 \\\n  --saveEngine=x.plan"
+    spec = BuildSpec.from_args(line)
+    assert spec.precisions == (Precision.FP16,) and spec.engine == "x.plan"
+    with pytest.raises(UsageError, match="not a trtexec flag"):
+        BuildSpec.from_args("--onnx=m.onnx --memPoolSize workspace:1")
+
+
 def test_from_args_needs_onnx():
     with pytest.raises(UsageError, match="--onnx"):
         BuildSpec.from_args("--fp16")

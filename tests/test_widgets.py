@@ -478,3 +478,11 @@ def test_editor_from_a_real_export(tmp_path, monkeypatch):
     assert "--optShapes=images:4x3x16x16" in editor.args
     assert "--maxShapes=images:8x3x16x16" in editor.args
     assert (tmp_path / "conv.onnx.profile.json").is_file()
+
+
+def test_from_flags_of_a_trtexec_magic_line(model):
+    line = "%trtexec --image registry.local/trt:10 --gpus 1 --onnx=two.onnx --fp16 --verbose"
+    editor = ProfileEditor.from_flags(line, restore=False)
+    assert editor.options.image.value == "registry.local/trt:10"
+    assert editor.gpus == "1"
+    assert "--fp16" in editor.args and editor.options.extra.value == "--verbose"

@@ -196,7 +196,12 @@ class ProfileEditor:
         cls, flags: str | Sequence[str], onnx: Any = None, **kwargs: Any
     ) -> ProfileEditor:
         """An editor showing an existing trtexec command (``--onnx=`` or ``onnx=`` names the
-        model; flags the form has no field for land in "other flags")."""
+        model; flags the form has no field for land in "other flags"). A ``%trtexec`` line's
+        own ``--image`` and ``--gpus`` become the editor's."""
+        if isinstance(flags, str) and flags.lstrip().startswith("%trtexec"):
+            flags, magic_options = _split_magic_line(flags)
+            for key, value in magic_options.items():
+                kwargs.setdefault(key, value)
         spec = BuildSpec.from_args(
             flags, onnx=None if onnx is None else str(getattr(onnx, "path", onnx))
         )
@@ -214,3 +219,12 @@ def _resolve(source: Any, settings) -> Any:
     if isinstance(source, (str, os.PathLike)):
         return settings.resolve_path(source)
     return source
+
+
+def _split_magic_line(line: str) -> tuple[list[str], dict[str, str]]:
+    """Split a ``%trtexec`` line into trtexec flags and the magic's own image/gpus options."""
+    from ..magics.trtexec import trtexec as magic
+
+    text = line.lstrip().removeprefix("%trtexec").replace("\\\n", " ")
+    options, flags = magic.parser.parse_known_args(shlex.split(text))
+    return flags, {k: v for k, v in (("image", options.image), ("gpus", options.gpus)) if v}
