@@ -14,6 +14,19 @@ def bar(fraction: float, kind: str = "", title: str | None = None) -> str:
     return f'<div class="bar {kind}"{tip}><span style="width:{pct:.1f}%"></span></div>'
 
 
+def pair_bar(a: float, b: float, kind: str = "", title: str | None = None) -> str:
+    """Two stacked bars: ``a`` (grey, before) over ``b`` (coloured by ``kind``, after), 0..1."""
+
+    def pct(x: float) -> float:
+        return max(0.0, min(1.0, x if x == x else 0.0)) * 100
+
+    tip = f' title="{esc(title)}"' if title else ""
+    return (
+        f'<div class="bar pair {kind}"{tip}><i style="width:{pct(a):.1f}%"></i>'
+        f'<span style="width:{pct(b):.1f}%"></span></div>'
+    )
+
+
 def bar_rows(items: Sequence[tuple[str, float, str]], unit: str = "ms") -> str:
     """Rows of ``label | bar | value (note)`` scaled to the largest value."""
     if not items:

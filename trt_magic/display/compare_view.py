@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .charts import bar
+from .charts import bar, pair_bar
 from .html import badge, esc, fmt_num, table, wrap
 
 if TYPE_CHECKING:
@@ -50,11 +50,13 @@ def _diff_rows(diff: LayerDiff, top: int | None) -> str:
             precision = f"{esc(rec.precision_a)} → <b>{esc(rec.precision_b)}</b>"
         elif rec.precision_b and not rec.precision_a:
             precision = esc(rec.precision_b)
+        a_time = rec.time_ms_a if rec.time_ms_a == rec.time_ms_a else 0.0
         b_time = rec.time_ms_b if rec.time_ms_b == rec.time_ms_b else 0.0
+        tip = f"{diff.a}: {fmt_num(rec.time_ms_a)} ms (grey), {diff.b}: {fmt_num(rec.time_ms_b)} ms"
         rows.append([
             f'<div class="name" title="{esc(rec.name)}">{esc(rec.name)}</div>', esc(rec.type or ""),
             precision, fmt_num(rec.time_ms_a), fmt_num(rec.time_ms_b),
-            bar(b_time / peak if peak else 0, kind, title=f"{diff.b}: {fmt_num(rec.time_ms_b)} ms"),
+            pair_bar(a_time / peak if peak else 0, b_time / peak if peak else 0, kind, title=tip),
             fmt_num(rec.delta_ms), esc(rec.change),
         ])  # fmt: skip
     headers = [
@@ -63,7 +65,7 @@ def _diff_rows(diff: LayerDiff, top: int | None) -> str:
         "precision",
         f"{diff.a} ms",
         f"{diff.b} ms",
-        diff.b,
+        "before / after",
         "Δ ms",
         "change",
     ]

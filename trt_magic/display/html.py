@@ -34,6 +34,8 @@ CSS = """
 .trtm .bar>span{position:absolute;left:0;top:0;bottom:0;background:rgba(66,133,244,.8);
  border-radius:2px}
 .trtm .bar.slower>span{background:rgba(211,47,47,.8)}.trtm .bar.faster>span{background:rgba(46,125,50,.85)}
+.trtm .bar.pair>i{position:absolute;left:0;top:0;height:6px;background:rgba(127,127,127,.7);
+ border-radius:2px}.trtm .bar.pair>span{top:7px}
 .trtm .name{max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .trtm details>summary{cursor:pointer;margin:.4em 0}
 .trtm .err{color:#e53935}.trtm .wrn{color:#c77700}

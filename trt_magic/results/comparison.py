@@ -104,13 +104,18 @@ def layer_diff(
     cols = ["name", "type", "precision", "time_ms"]
     left = _with_key(run_a.layers[cols].copy())
     right = _with_key(run_b.layers[cols].copy())
-    t = left.merge(right, on=["name", "_n"], how="outer", suffixes=("_a", "_b"))
+    t = left.merge(right, on=["name", "_n"], how="outer", suffixes=("_a", "_b"), indicator=True)
     t["type"] = t["type_a"].fillna(t["type_b"])
     t["delta_ms"] = t["time_ms_b"] - t["time_ms_a"]
     t["ratio"] = t["time_ms_b"] / t["time_ms_a"].replace(0, np.nan)
     rel = t["delta_ms"] / t[["time_ms_a", "time_ms_b"]].max(axis=1).replace(0, np.nan)
     t["change"] = np.select(
-        [t["time_ms_a"].isna(), t["time_ms_b"].isna(), rel < -tolerance, rel > tolerance],
+        [
+            t["_merge"] == "left_only",
+            t["_merge"] == "right_only",
+            rel < -tolerance,
+            rel > tolerance,
+        ],
         ["only in a", "only in b", "faster", "slower"],
         default="same",
     )
