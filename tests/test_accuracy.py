@@ -234,6 +234,13 @@ def test_replayed_run_cannot_be_checked(tmp_path, linear_onnx):
         check_accuracy(run, linear_onnx)
 
 
+def test_run_without_onnx_is_a_usage_error(tmp_path):
+    engine = tmp_path / "m.plan"
+    engine.write_bytes(b"x")
+    with pytest.raises(UsageError, match="no ONNX model"):
+        check_accuracy(Run(backend="docker", files={"engine": engine}))
+
+
 def test_run_without_engine_is_a_usage_error(linear_onnx):
     with pytest.raises(UsageError, match="saved no engine") as info:
         check_accuracy(Run(backend="docker"), linear_onnx)
@@ -274,7 +281,7 @@ def test_engine_matching_the_reference_passes(
     docker_client, trtexec_image, tmp_path, docker_settings
 ):
     run, onnx = _build(tmp_path, "identity.plan", trtexec_image)
-    report = check_accuracy(run, onnx, rtol=1e-3, atol=1e-3, histogram=True)
+    report = check_accuracy(run, rtol=1e-3, atol=1e-3, histogram=True)  # the run's --onnx
     assert report.passed, report
     (out,) = report.outputs
     assert out.name == "y" and out.shape == (8, 4)  # the profile's opt shape

@@ -150,6 +150,18 @@ class _FakeBuild:
                                   errors=[] if ok else ["[E] boom"], cached=False, summary={}, files={})  # fmt: skip
 
 
+@pytest.fixture
+def private_cache(tmp_path):
+    """A private Settings.cache_dir for one test."""
+    from trt_magic.config import get_settings
+
+    settings = get_settings()
+    old = settings.cache_dir
+    settings.cache_dir = str(tmp_path / "cache")
+    yield settings
+    settings.cache_dir = old
+
+
 def _scheduler(slots, work):
     changes = []
     sched = Scheduler(slots, work, changes.append)
@@ -254,7 +266,7 @@ def test_sweep_rejects_a_missing_model(tmp_path):
         start_sweep(tmp_path / "nope.onnx")
 
 
-def test_sweep_with_an_injected_runner_passes_slot_options(tmp_path):
+def test_sweep_with_an_injected_runner_passes_slot_options(tmp_path, private_cache):
     """The sweep's own wiring (args, GPU request, host, outdir) with a runner test double."""
     onnx = tmp_path / "m.onnx"
     onnx.write_bytes(b"onnx")
@@ -275,7 +287,69 @@ def test_sweep_with_an_injected_runner_passes_slot_options(tmp_path):
         assert options["gpus"] == "none" and options["docker_host"] == "h1"
         assert any(a in ("--device=0", "--device=1") for a in args)
         assert args[1].startswith(f"--saveEngine={tmp_path / 'out'}/")
+    for args, _ in calls:  # one timing cache per device, never shared by concurrent builds
+        device = next(a for a in args if a.startswith("--device="))[-1]
+        cache = next(a for a in args if a.startswith("--timingCacheFile="))
+        assert cache.startswith(f"--timingCacheFile={tmp_path / 'cache'}/")
+        assert cache.endswith(f"-{device}.cache")
     assert (tmp_path / "out" / "sweep.json").is_file()
+
+
+def _latency_runner(latency):
+    """A runner double whose runs report a GPU compute median per precision/opt level."""
+
+    def runner(args, **options):
+        prec = "fp16" if "--fp16" in args else "fp32"
+        level = next((a[-1] for a in args if a.startswith("--builderOptimizationLevel=")), "3")
+        summary = {"gpu_compute_median_ms": latency[(prec, level)]}
+        return SimpleNamespace(ok=True, exit_code=0, status="passed", cached=False, files={},
+                               summary=summary, read_log=lambda: "")  # fmt: skip
+
+    return runner
+
+
+def test_mixed_search_adds_a_second_phase(tmp_path, capsys):
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"onnx")
+    latency = {("fp32", "3"): 10.0, ("fp16", "3"): 5.0, ("fp32", "5"): 8.0, ("fp16", "5"): 4.0}
+    result = sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[3, 5], search="mixed",
+                   runner=_latency_runner(latency), outdir=tmp_path / "out")  # fmt: skip
+    phases = [(r.variant.label, r.phase) for r in result.rows]
+    assert phases == [("fp32_O3", 1), ("fp16_O3", 1), ("fp32_O5", 1), ("fp16_O5", 2)]
+    assert result.best().variant.label == "fp16_O5"
+    printed = capsys.readouterr().out  # no notebook here: one line per finished variant
+    assert "[passed] fp16_O5" in printed and "sweep done: 4 passed" in printed
+
+
+def test_fast_search_stops_after_the_one_off_variations(tmp_path):
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"onnx")
+    latency = {("fp32", "3"): 10.0, ("fp16", "3"): 5.0, ("fp32", "5"): 8.0, ("fp16", "5"): 4.0}
+    result = sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[3, 5], search="fast",
+                   runner=_latency_runner(latency), outdir=tmp_path / "out", display=False)  # fmt: skip
+    assert [r.variant.label for r in result.rows] == ["fp32_O3", "fp16_O3", "fp32_O5"]
+
+
+def test_accuracy_with_the_replay_backend_is_refused(tmp_path):
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"onnx")
+    with pytest.raises(UsageError, match="replay backend"):
+        start_sweep(onnx, backend="replay", check_accuracy=True, outdir=tmp_path / "out")
+
+
+def test_sweep_over_replayed_runs_compares_them(tmp_path):
+    """The replay backend (recorded real runs) end to end: table, Pareto front, compare."""
+    from accuracy_helpers import linear_model
+
+    onnx = linear_model(tmp_path / "model.onnx")
+    result = sweep(onnx, precisions=["fp32", "fp16"], backend="replay",
+                   outdir=tmp_path / "out", display=False)  # fmt: skip
+    table = result.table.set_index("precision")
+    assert list(table["status"]) == ["passed", "passed"]
+    assert table.loc["fp16", "latency_ms"] < table.loc["fp32", "latency_ms"]
+    assert table.loc["fp16", "pareto"] and not table.loc["fp32", "pareto"]
+    comparison = result.comparison
+    assert list(comparison.table.index) == ["fp32", "fp16"] or len(comparison.table) == 2
 
 
 # ------------------------------------------------------------------ real sweeps over two daemons

@@ -460,7 +460,7 @@ def error_histogram(diff) -> list[tuple[str, int]]:
 
 def check_accuracy(
     run_or_engine: Run | str | Path,
-    onnx: str | Path,
+    onnx: str | Path | None = None,
     *,
     inputs: Mapping[str, Any] | None = None,
     rtol: float = 1e-3,
@@ -484,6 +484,7 @@ def check_accuracy(
         run_or_engine: the ``Run`` that built the engine (its backend, image, Docker host, GPUs
             and shape profile are reused), or the path of an engine file.
         onnx: the ONNX model the engine was built from; the reference runs it on the CPU.
+            None: the run's ``--onnx`` file.
         inputs: your tensors by input name (numpy or torch); random ones inside the profile
             when omitted (``seed`` picks them).
         rtol, atol: an element fails when ``|engine - ref| > atol + rtol * |ref|``.
@@ -501,6 +502,12 @@ def check_accuracy(
         ResultError: trtexec wrote no usable ``--exportOutput`` file.
     """
     run, engine = _engine_of(run_or_engine)
+    if onnx is None:
+        onnx = run.files.get("onnx") if run is not None else None
+        if onnx is None:
+            raise UsageError(
+                "no ONNX model to compare against.", hint="check_accuracy(run, 'model.onnx')"
+            )
     onnx = Path(onnx)
     if not onnx.is_file():
         raise UsageError(f"the ONNX model {onnx} does not exist.", hint="pass the .onnx path")

@@ -16,6 +16,7 @@ result.py (table, HTML, live view). No heavy import happens before a sweep runs.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,11 @@ def start_sweep(
     from ..config import get_settings
 
     settings = get_settings()
+    if check_accuracy and (backend or settings.backend) == "replay":
+        raise UsageError(
+            "check_accuracy needs engines to run, and the replay backend has none.",
+            hint="sweep with backend='docker' (a GPU host) or drop check_accuracy",
+        )
     base = Path(outdir) if outdir else settings.resolve_path(f"{onnx.stem}_sweep")
     base.mkdir(parents=True, exist_ok=True)
     result = SweepResult(str(onnx), search, slots, outdir=str(base))
@@ -218,14 +224,20 @@ class _Work:
         variant = row.variant
         outdir = self.base / variant.label
         outdir.mkdir(parents=True, exist_ok=True)
+        image = variant.image or self.image
+        options = dict(image=image, docker_host=slot.host, backend=self.backend,
+                       timeout=self.timeout, cancel=cancel)  # fmt: skip
         args = variant.build_args(str(self.onnx), str(outdir))
-        gpus = slot.gpu if self.container_gpus is None else self.container_gpus
         device = []
-        if self.container_gpus is not None and slot.gpu.isdigit():
-            device = [f"--device={slot.gpu}"]
-        args += device
-        options = dict(image=variant.image or self.image, gpus=gpus, docker_host=slot.host,
-                       backend=self.backend, timeout=self.timeout, cancel=cancel)  # fmt: skip
+        if self.container_gpus is None:
+            options["gpus"] = slot.gpu
+        else:
+            options["gpus"] = self.container_gpus
+            if slot.gpu.isdigit():
+                device = [f"--device={slot.gpu}"]
+                # slots on one host then share one GPU request, so the runner's automatic
+                # timing cache would be one file for concurrent builds: one per device instead
+                args += [*device, f"--timingCacheFile={_timing_cache(slot, image)}"]
         if variant.route:
             self._require_route_flag(options)
         row.run = self._trtexec()(args, cache=self.cache, display=False, **options)
@@ -234,9 +246,10 @@ class _Work:
         if self.check and getattr(row.run, "ok", False) and not cancel.is_set():
             from ..accuracy import check_accuracy
 
-            row.accuracy = check_accuracy(row.run, self.onnx, inputs=self.inputs, rtol=self.rtol,
-                                          atol=self.atol, workdir=outdir / "accuracy", extra_args=device,
-                                          **options)  # fmt: skip
+            row.accuracy = check_accuracy(
+                row.run, self.onnx, inputs=self.inputs, rtol=self.rtol, atol=self.atol,
+                workdir=outdir / "accuracy", extra_args=device, **options,
+            )  # fmt: skip
 
     def _trtexec(self):
         if self.runner is not None:
@@ -268,6 +281,16 @@ class _Work:
 
 
 _MANIFEST_LOCK = threading.Lock()
+
+
+def _timing_cache(slot: Slot, image: str) -> Path:
+    """A timing cache file per (host, image, device) under ``Settings.cache_dir``."""
+    from ..config import get_settings
+
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"sweep-{slot.host or 'default'}-{image}-{slot.gpu}")
+    path = Path(get_settings().cache_dir) / "timing" / f"{name[:150]}.cache"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _save_manifest(base: Path, result: SweepResult) -> None:
