@@ -44,7 +44,7 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
     if not isinstance(model, torch.nn.Module):
         raise hints.not_a_module(model)
     try:
-        work = copy.deepcopy(model).cpu().eval()
+        work = cpu_copy(model).eval()
     except Exception as exc:
         raise hints.not_copyable(model, exc) from exc
     args, kwargs = _sample_from(inputs, sample)
@@ -58,6 +58,28 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
     if len(names) != len(args) + len(kwargs):
         raise hints.input_count(work, len(args) + len(kwargs), names)
     return Prepared(work, args, kwargs, names, notes)
+
+
+def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of the module tree on the CPU whose CPU weights are shared, not cloned.
+
+    The export only reads weights, and eval mode stops BatchNorm from updating its statistics,
+    so sharing is safe and saves a second copy of a large model's weights (and the time to make
+    it). Weights on another device get a CPU copy, so the user's model keeps its device.
+    """
+    memo: dict[int, object] = {}
+    moved = False
+    for t in [*model.parameters(), *model.buffers()]:
+        if t.device.type == "cpu":
+            memo[id(t)] = t
+            continue
+        moved = True
+        cpu = t.detach().cpu()
+        memo[id(t)] = (
+            torch.nn.Parameter(cpu, t.requires_grad) if isinstance(t, torch.nn.Parameter) else cpu
+        )
+    work = copy.deepcopy(model, memo)
+    return work.cpu() if moved else work
 
 
 def _sample_from(inputs: list[InputSpec], sample) -> tuple[tuple, dict]:
@@ -141,6 +163,11 @@ def _names(model, args, kwargs) -> list[str]:
     positional = params[: len(args)] if len(params) >= len(args) else []
     positional += [f"input_{i}" for i in range(len(positional), len(args))]
     return positional + list(kwargs)
+
+
+def reference(prepared: Prepared) -> list[tuple[str, torch.Tensor]]:
+    """PyTorch's outputs on the sample, flattened and named."""
+    return flatten_outputs(run_model(prepared.model, prepared.args, prepared.kwargs))
 
 
 def run_model(model, args, kwargs):
@@ -227,14 +254,35 @@ def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -
     args = prepared.args if args is None else args
     kwargs = prepared.kwargs if kwargs is None else kwargs
     options = export_options(prepared, call)
-    log = io.StringIO()
-    with _quiet(log) as caught, torch.no_grad():
-        model = prepared.model
-        if call.exporter == "dynamo":
-            model = capture(model, args, kwargs, options.pop("dynamic_shapes"))
-        torch.onnx.export(model, args, call.path, kwargs=kwargs or None, **options)
+    log, seen = io.StringIO(), []
+    if call.output_names is None:
+        # Filled by the hook during the exporter's own forward, before torch reads it: the
+        # TorchScript exporter names outputs after tracing (torchscript_exporter/utils.py
+        # _model_to_graph: _create_jit_graph, then _set_input_and_output_names); dynamo's
+        # capture below runs before torch.onnx.export. api.py renames if this ever misses.
+        options["output_names"] = []
+
+    def names(_module, _args, out):  # the exporter's own forward: the outputs' structure
+        if not seen:
+            seen.append([n for n, _ in flatten_outputs(out)])
+            if options["output_names"] == []:
+                options["output_names"].extend(seen[0])
+
+    hook = prepared.model.register_forward_hook(names)
+    try:
+        with _quiet(log) as caught, torch.no_grad():
+            model = prepared.model
+            if call.exporter == "dynamo":
+                model = capture(model, args, kwargs, options.pop("dynamic_shapes"))
+            torch.onnx.export(model, args, call.path, kwargs=kwargs or None, **options)
+    finally:
+        hook.remove()
     messages = [str(w.message) for w in caught if not _is_noise(w)]
-    return {"warnings": list(dict.fromkeys(messages)), "log": log.getvalue()}
+    return {
+        "warnings": list(dict.fromkeys(messages)),
+        "log": log.getvalue(),
+        "output_names": seen[0] if seen else None,
+    }
 
 
 def export_options(prepared: Prepared, call: ExportCall) -> dict:

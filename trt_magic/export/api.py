@@ -68,20 +68,20 @@ def export_onnx(
     choice = plan.choose(exporter, opset or settings.opset or None, settings.image)
     prepared = _torch.prepare(model, parse_inputs(inputs), sample, submodule)
     dyn = _dynamic_for(prepared, parse_dynamic(dynamic))
-    reference = _torch.flatten_outputs(
-        _torch.run_model(prepared.model, prepared.args, prepared.kwargs)
-    )
+    # the reference forward feeds the parity check; without it, output names come from the
+    # export's own forward (a hook) and are set afterwards: no second forward pass
+    need_reference = check or any(n not in prepared.input_names for n in dyn)
+    reference = _torch.reference(prepared) if need_reference else None
     names = _output_names(output_names, reference)
-    dyn = _dynamic_outputs(dyn, prepared, names, choice)
+    dyn = _dynamic_outputs(dyn, prepared, names or [], choice)
     call = _torch.ExportCall("", choice.exporter, choice.opset, prepared.input_names, names, dyn)
     call.external_data = _torch.needs_external_data(_torch.weight_bytes(prepared.model))
     ctx = _Context(
         target, choice, prepared, call, [*prepared.notes, *choice.notes], list(choice.warnings)
     )
     ctx.timings["prepare"] = time.perf_counter() - started
-    result = _export_checked(
-        ctx, dict(zip(names, (t for _, t in reference), strict=True)), check, rtol, atol, timeout
-    )
+    expected = dict(zip(names, (t for _, t in reference), strict=True)) if reference else {}
+    result = _export_checked(ctx, expected, check, rtol, atol, timeout)
     _simplify_and_preflight(result, ctx, simplify, timeout)
     result.timings["total"] = time.perf_counter() - started
     return result
@@ -103,11 +103,14 @@ def _dynamic_for(prepared, dyn: dict) -> dict:
     return dyn
 
 
-def _output_names(given, reference) -> list[str]:
+def _output_names(given, reference) -> list[str] | None:
+    """The given names (checked against the outputs when known), else the flattened ones."""
+    names = [n.strip() for n in given.split(",")] if isinstance(given, str) else given
+    if reference is None:
+        return list(names) if names else None
     default = [n for n, _ in reference]
-    if not given:
+    if not names:
         return default
-    names = [n.strip() for n in given.split(",")] if isinstance(given, str) else list(given)
     if len(names) != len(default):
         raise UsageError(
             f"{len(names)} output names for {len(default)} outputs ({', '.join(default)})",
@@ -145,12 +148,15 @@ def _export_checked(
     tmpdir = _temp_dir(ctx.target)
     try:
         ctx.call.path = str(tmpdir / ctx.target.name)
-        _run_export(ctx, timeout)
+        traced = _run_export(ctx, timeout)
         t0 = time.perf_counter()
+        if ctx.call.output_names is None and traced:
+            checks.rename_outputs(Path(ctx.call.path), traced)
         if ctx.call.external_data:
             checks.ensure_external_data(Path(ctx.call.path))
             ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
-        checks.rename_dims(Path(ctx.call.path), ctx.call.dynamic)
+        if ctx.call.exporter == "dynamo":  # TorchScript's dynamic_axes names the dims already
+            checks.rename_dims(Path(ctx.call.path), ctx.call.dynamic)
         model, warns = checks.load_checked(Path(ctx.call.path), check)
         ctx.warnings += warns
         histogram = checks.op_histogram(model)
@@ -183,7 +189,8 @@ def _temp_dir(target: Path) -> Path:
         raise hints.unwritable(target, exc.strerror or str(exc)) from None
 
 
-def _run_export(ctx: _Context, timeout: float | None) -> None:
+def _run_export(ctx: _Context, timeout: float | None) -> list[str]:
+    """Run the export (stoppable/pinned when needed); return the output names its forward saw."""
     from . import _torch
 
     pin = isolate.pinning_plan()
@@ -213,6 +220,7 @@ def _run_export(ctx: _Context, timeout: float | None) -> None:
     for text in info["warnings"]:
         ctx.warnings.append(hints.tracer_warning(text) or text.strip().splitlines()[0][:300])
     ctx.warnings[:] = list(dict.fromkeys(ctx.warnings))
+    return info.get("output_names") or []
 
 
 def _diagnosed(record: isolate.ErrorRecord, context: dict) -> ExportError:

@@ -199,3 +199,36 @@ def ensure_external_data(path: Path) -> bool:
         location=f"{path.name}.data", size_threshold=1024,
     )  # fmt: skip
     return True
+
+
+def rename_outputs(path: Path, names: list[str]) -> bool:
+    """Name the graph outputs ``names`` (the flattened forward outputs), in order.
+
+    Used when the export ran without output names (no reference forward was needed). Returns
+    True when it rewrote the file.
+    """
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    current = [o.name for o in model.graph.output]
+    taken = {i.name for i in model.graph.input} | {i.name for i in model.graph.initializer}
+    if current == names or len(current) != len(names) or len(set(names)) != len(names):
+        return False
+    if taken & set(current):  # an output that is an input or a weight: leave the names alone
+        return False
+    mapping = dict(zip(current, names, strict=True))
+    for node in _all_nodes(model.graph):
+        node.output[:] = [mapping.get(o, o) for o in node.output]
+        node.input[:] = [mapping.get(i, i) for i in node.input]
+    for value in [*model.graph.output, *model.graph.value_info]:
+        value.name = mapping.get(value.name, value.name)
+    onnx.save_model(model, str(path))
+    return True
+
+
+def _all_nodes(graph):
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _all_nodes(sub)
