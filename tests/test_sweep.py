@@ -541,3 +541,30 @@ def test_a_variant_that_cannot_run_is_reported_in_its_row(
     bad = rows["-match_ragged_mha=[on|off]"]
     assert bad.status == "failed" and "--tuneBuildRoutes" in bad.error
     assert "TensorRT 11" in bad.error
+
+
+def test_start_sweep_is_the_widget_hook(tmp_path):
+    """What the widgets' sweep mode calls: non-blocking, on_change per row, cancel()."""
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"onnx")
+    seen = []
+
+    def runner(args, **options):
+        options["cancel"].wait(30)  # a build that runs until cancelled
+        return SimpleNamespace(ok=False, exit_code=None, status="interrupted", cached=False,
+                               files={}, summary={}, read_log=lambda: "")  # fmt: skip
+
+    handle = start_sweep(onnx, precisions=["fp32", "fp16", "best"], runner=runner,
+                         outdir=tmp_path / "out",
+                         on_change=lambda result, row: seen.append((row.variant.label, row.status)))  # fmt: skip
+    deadline = time.monotonic() + 10
+    while ("fp32", "running") not in [
+        (lbl, st) for lbl, st in seen
+    ] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not handle.done and ("fp32", "running") in seen
+    assert "running" in handle.result._repr_html_()
+    handle.cancel()
+    result = handle.wait(10)
+    assert handle.done and [r.status for r in result.rows] == ["cancelled"] * 3
+    assert ("fp16", "cancelled") in seen and ("best", "cancelled") in seen
