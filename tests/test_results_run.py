@@ -163,3 +163,12 @@ def test_fast_raw_path_and_record_path_give_the_same_table(rel):
     fast = layers_frame(raw, [])
     slow = layers_frame(read_layer_info(DATA / rel), [])
     assert fast.equals(slow)
+
+
+def test_repr_is_short_even_with_a_huge_log():
+    text = (DATA / "trtexec/log-8.6.1-segformer-build-verbose-workspace-plugin.log").read_text(
+        encoding="utf-8"
+    )
+    run = Run(command=["--onnx=m.onnx"], exit_code=0, status="passed", log_text=text)
+    assert len(text) > 2_000_000
+    assert len(repr(run)) < 300 and "--onnx=m.onnx" in repr(run)

@@ -98,6 +98,14 @@ class Run:
             return Path(path).read_text(encoding="utf-8", errors="replace")
         return ""
 
+    def __repr__(self) -> str:
+        # short: the dataclass default would print the whole log_text
+        command = " ".join(self.command)
+        command = command if len(command) <= 80 else command[:77] + "..."
+        extra = f", recorded={self.recorded.source!r}" if self.recorded else ""
+        return (f"Run(status={self.status!r}, exit_code={self.exit_code}, backend={self.backend!r}, "
+                f"command={command!r}, files={sorted(self.files)}{extra})")  # fmt: skip
+
     # ----- parsed views (computed on first use, recomputed when files or the log change) -----
 
     def _state(self) -> tuple:
