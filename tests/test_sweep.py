@@ -568,3 +568,22 @@ def test_start_sweep_is_the_widget_hook(tmp_path):
     result = handle.wait(10)
     assert handle.done and [r.status for r in result.rows] == ["cancelled"] * 3
     assert ("fp16", "cancelled") in seen and ("best", "cancelled") in seen
+
+
+def test_sweep_is_callable_in_every_import_order(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import trt_magic.sweep\n"  # imports the package first: trt_magic.sweep is the module
+        "from trt_magic import sweep\n"
+        "from types import SimpleNamespace as NS\n"
+        f"onnx = {str(tmp_path / 'm.onnx')!r}\n"
+        "open(onnx, 'wb').write(b'x')\n"
+        "run = lambda args, **o: NS(ok=True, exit_code=0, status='passed', cached=False,"
+        " files={}, summary={}, read_log=lambda: '')\n"
+        f"r = sweep(onnx, precisions=['fp16'], runner=run, display=False, outdir={str(tmp_path / 'o')!r})\n"
+        "print(r.rows[0].status)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "passed", out.stderr[-2000:]
