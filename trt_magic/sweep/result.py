@@ -144,41 +144,39 @@ _STATUS_COLOR = {
     "running": "#0969da",
     "cancelled": "#6e7781",
 }
-# a click on a header sorts the rows by that column (numbers numerically); nothing else runs
+# a click on a header sorts the rows by that column (numbers numerically, empty cells last);
+# one handler on the <thead>, nothing runs until a click
 _SORT_JS = (
-    "var t=this.closest('table'),i=[...this.parentNode.children].indexOf(this),b=t.tBodies[0],"
-    "d=this.dataset.dir=this.dataset.dir==='a'?'d':'a',r=[...b.rows],"
-    "k=x=>{var s=x.cells[i].dataset.v;var n=parseFloat(s);return isNaN(n)?s:n};"
-    "r.sort((p,q)=>{var a=k(p),c=k(q);if(a===''||a===undefined)return 1;if(c===''||c===undefined)return -1;"
+    "var h=event.target.closest('th');if(!h)return;var t=this.closest('table'),"
+    "i=[...h.parentNode.children].indexOf(h),b=t.tBodies[0],"
+    "d=h.dataset.dir=h.dataset.dir==='a'?'d':'a',r=[...b.rows],"
+    "k=x=>{var s=x.cells[i].dataset.v,n=parseFloat(s);return s===''?null:isNaN(n)?s:n};"
+    "r.sort((p,q)=>{var a=k(p),c=k(q);if(a===null)return 1;if(c===null)return -1;"
     "return (a>c?1:a<c?-1:0)*(d==='a'?1:-1)});r.forEach(x=>b.appendChild(x));"
 )
 
 
 def render_html(result: SweepResult) -> str:
-    """Progress bar plus the variant table (Pareto rows in bold)."""
+    """Progress bar plus the variant table (Pareto rows in bold; a header click sorts)."""
     table = result.table
-    total = len(result.rows)
+    total, slots = len(result.rows), len(result.slots)
     done = sum(1 for r in result.rows if r.status in ("passed", "failed", "cancelled"))
     counts = ", ".join(f"{n} {s}" for s, n in result.counts().items())
     head = (
         f"<div class='trt-magic-sweep'><b>sweep</b> {html.escape(Path(result.onnx).name)} "
-        f"(search={result.search}, {len(result.slots)} slots): {done}/{total} done ({counts}) "
-        f"<progress value='{done}' max='{max(total, 1)}'></progress>"
+        f"(search={result.search}, {slots} slot{'s' * (slots != 1)}): {done}/{total} done "
+        f"({counts}) <progress value='{done}' max='{max(total, 1)}'></progress>"
     )
     cols = [c for c in _COLUMNS if c in table.columns and table[c].notna().any()]
-    ths = "".join(
-        f"<th style='cursor:pointer' onclick=\"{_SORT_JS}\">{html.escape(c)}</th>" for c in cols
-    )
+    ths = "".join(f"<th style='cursor:pointer'>{html.escape(c)}</th>" for c in cols)
+    thead = f'<thead onclick="{_SORT_JS}" title="click a column to sort"><tr>{ths}</tr></thead>'
     body = []
     for _, rec in table.iterrows():
         style = "font-weight:bold" if rec.get("pareto") else ""
         tds = "".join(_cell(c, rec[c]) for c in cols)
         body.append(f"<tr style='{style}'>{tds}</tr>")
     note = "<div><small>bold: Pareto front (latency, max abs error, engine size)</small></div>"
-    return (
-        head
-        + f"<table><thead><tr>{ths}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}</div>"
-    )
+    return head + f"<table>{thead}<tbody>{''.join(body)}</tbody></table>{note}</div>"
 
 
 def _cell(col: str, value: Any) -> str:
