@@ -619,3 +619,33 @@ def test_the_html_table_sorts_on_a_header_click(chromium_path):
         page.click("th:has-text('engine_mib')")
         assert order() == ["fp16", "best", "fp32"]
         browser.close()
+
+
+def test_notebook_view_updates_one_display_in_place(monkeypatch):
+    import IPython.display
+
+    from trt_magic.sweep.result import SweepView
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj.data)
+
+    def display(obj, display_id=False):
+        shown.append(obj.data)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    slots = [Slot(None, "0")]
+    sched, _ = _scheduler(slots, _FakeBuild(seconds=0))
+    sched.add(full_variants(_axes(opt_levels=[3])))
+    result = SweepResult("m.onnx", "full", slots, rows=sched.rows)
+    view = SweepView(result, mode="notebook")
+    view.start()
+    view.refresh()
+    assert len(shown) == 1 and "0/3 done" in shown[0] and updates == []  # nothing changed yet
+    sched.run()
+    view.refresh()
+    view.refresh()  # no change since: no second update
+    assert len(updates) == 1 and "3/3 done (3 passed)" in updates[0]

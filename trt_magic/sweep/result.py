@@ -207,6 +207,7 @@ class SweepView:
         self._seen: dict[int, str] = {}
 
     def start(self) -> None:
+        self._seen = {id(r): r.status for r in list(self.result.rows)}
         if self.mode == "notebook":
             from IPython.display import HTML, display
 
