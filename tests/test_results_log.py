@@ -132,3 +132,10 @@ def test_cut_short_log_has_no_status_but_keeps_what_it_saw():
     assert half.status is None
     assert half.tensorrt_version == "10.16.1"
     assert half.build_time_s == 8.09138
+
+
+@pytest.mark.parametrize("rel", sorted(LOGS))
+def test_streamed_file_parse_equals_text_parse(rel):
+    from trt_magic.results.log import parse_log_file
+
+    assert parse_log_file(DATA / rel) == _parse(rel)

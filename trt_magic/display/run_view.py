@@ -8,6 +8,7 @@ only the top layers and grouped totals are drawn; the full table is ``run.layers
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TrtMagicError
@@ -171,21 +172,22 @@ def latency_html(run: Run) -> str:
 
 
 def log_html(run: Run, lines: int | None = None) -> str:
-    text = run.read_log()
-    if not text:
-        return ""
+    from ..results.log import split_lines, tail_lines
+
     if lines is None:
         from ..config import get_settings
 
         lines = get_settings().log_lines
-    all_lines = text.splitlines()
-    tail = all_lines[-lines:]
+    path = run.log_path
+    if run.log_text is None and path is not None and Path(path).is_file():
+        tail, total = tail_lines(path, lines)  # streamed: the file may be huge
+    else:
+        all_lines = split_lines(run.read_log())
+        tail, total = all_lines[-lines:] if lines else [], len(all_lines)
+    if not total:
+        return ""
     where = f" — full log: <code>{esc(run.log_path)}</code>" if run.log_path else ""
-    cut = (
-        f"last {len(tail)} of {len(all_lines)} lines"
-        if len(all_lines) > len(tail)
-        else f"{len(tail)} lines"
-    )
+    cut = f"last {len(tail)} of {total} lines" if total > len(tail) else f"{len(tail)} lines"
     return details(f"<b>Log</b> ({cut}){where}", f"<pre>{esc(chr(10).join(tail))}</pre>")
 
 

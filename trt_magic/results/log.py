@@ -14,8 +14,12 @@ Layouts seen in the real logs of tests/data/trtexec/:
 
 from __future__ import annotations
 
+import io
 import re
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .exports import ProfileRecord
@@ -278,13 +282,42 @@ class _Parser:
         return self.log
 
 
-def parse_log(text: str) -> ParsedLog:
-    """Parse the text of a trtexec log. Never raises on unknown or partial input."""
+def parse_lines(lines: Iterable[str]) -> ParsedLog:
+    """Parse a trtexec log given line by line (streamed: the log is never held twice)."""
     parser = _Parser()
     count = 0
-    for line in text.splitlines():
-        parser.feed(line)
+    for line in lines:
+        parser.feed(line.rstrip("\r\n"))
         count += 1
     log = parser.finish()
     log.line_count = count
     return log
+
+
+def parse_log(text: str) -> ParsedLog:
+    """Parse the text of a trtexec log. Never raises on unknown or partial input."""
+    # split as a file read would (not str.splitlines, which also splits at U+001E/U+001F, the
+    # separators 8.6+ writes inside layer Metadata: log-10.16.1-dumpLayerInfo-skipInference.log)
+    return parse_lines(io.StringIO(text, newline=None))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as a file read gives them (see parse_log on why not str.splitlines)."""
+    return [line.rstrip("\r\n") for line in io.StringIO(text, newline=None)]
+
+
+def parse_log_file(path: str | Path) -> ParsedLog:
+    """Parse a trtexec log file, streaming it (a --verbose log can be hundreds of MB)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return parse_lines(fh)
+
+
+def tail_lines(path: str | Path, count: int) -> tuple[list[str], int]:
+    """The last ``count`` lines of a file and its number of lines, streaming it."""
+    tail: deque[str] = deque(maxlen=max(count, 0))
+    total = 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            tail.append(line.rstrip("\r\n"))
+            total += 1
+    return list(tail), total

@@ -140,9 +140,15 @@ class Run:
     @property
     def log(self) -> ParsedLog:
         """The parsed trtexec log (``trt_magic.results.log.ParsedLog``); empty when there is none."""
-        from .log import parse_log
+        from .log import parse_log, parse_log_file
 
-        return self._cached("log", lambda: parse_log(self.read_log()))
+        def parse() -> ParsedLog:
+            path = self.log_path
+            if self.log_text is None and path is not None and Path(path).is_file():
+                return parse_log_file(path)  # streamed, never the whole text in memory
+            return parse_log(self.read_log())
+
+        return self._cached("log", parse)
 
     @property
     def ok(self) -> bool:
