@@ -222,3 +222,53 @@ def test_simplify_runs_or_says_why(tmp_path):
     r = export_onnx(ConvNet(), tmp_path / "s.onnx", ["x:1x3x8x8"], ["x:0=batch"])
     assert r.simplify is not None or any("not simplified" in w for w in r.warnings)
     assert r.path.is_file() and r.inputs[0].shape[0] == "batch"
+
+
+def test_simplify_failure_keeps_the_export(tmp_path, monkeypatch):
+    import trt_magic.simplify as simplify_mod
+    from trt_magic.errors import MissingDependency, SimplifyError
+
+    target = tmp_path / "k.onnx"
+
+    def broken(*a, **kw):
+        raise SimplifyError("onnxslim changed the input name", hint="kept the original")
+
+    monkeypatch.setattr(simplify_mod, "simplify_onnx", broken)
+    r = export_onnx(ConvNet(), target, ["x:1x3x8x8"], simplify="onnxslim")
+    assert r.simplify is None and target.is_file() and r.ok
+    assert "not simplified: onnxslim changed the input name (kept the original)" in r.warnings
+
+    def missing(*a, **kw):
+        raise MissingDependency("onnxsim", "simplify", "onnxsim clean-up")
+
+    monkeypatch.setattr(simplify_mod, "simplify_onnx", missing)
+    r = export_onnx(ConvNet(), target, ["x:1x3x8x8"], simplify="onnxsim")
+    assert any("pip install 'trt_magic[simplify]'" in w for w in r.warnings)
+    assert onnx.load(str(target)).graph.node  # the export stands
+
+
+def test_preflight_runs_on_the_simplified_graph(tmp_path, monkeypatch):
+    import trt_magic.simplify as simplify_mod
+
+    seen = {}
+
+    def fake(path, out=None, method="auto", **kw):
+        seen.update(path=path, out=out, method=method, samples=kw.get("samples"))
+        m = onnx.load(str(path))
+        m.graph.node[0].op_type = "Bernoulli"  # a stand-in change the pre-flight must see
+        onnx.save_model(m, str(out))
+        return "SimplifyResult(fake)"
+
+    monkeypatch.setattr(simplify_mod, "simplify_onnx", fake)
+    r = export_onnx(ConvNet(), tmp_path / "s.onnx", ["x:1x3x8x8"], ["x:0=batch"])
+    assert seen["out"] == seen["path"] == r.path and seen["method"] == "auto"
+    assert [sorted(s) for s in seen["samples"]] == [["x"], ["x"]]  # the sample and the second size
+    assert r.simplify == "SimplifyResult(fake)" and "Bernoulli" in r.op_histogram
+    assert any(f.op == "Bernoulli" and f.level == "unsupported" for f in r.preflight)
+
+
+def test_html_view_is_compact(tmp_path):
+    r = export(ConvNet(), tmp_path / "h.onnx", ["x:1x3x8x8"], ["x:0=batch"])
+    page = r._repr_html_()
+    assert page.count("<tr>") <= 12 and len(page) < 4000
+    assert "x: float32[batch, 3, 8, 8]" in page and "TensorRT 8.6.1" in page

@@ -72,6 +72,9 @@ def test_errors_are_short_and_keep_the_cause(ipython_shell, tmp_path):
     res = run(ipython_shell, f"-o {tmp_path / 'x.onnx'} -i x:1", "def f(x):\n    return x\nf")
     assert isinstance(res.error_in_exec, UsageError)
     assert "not a torch.nn.Module" in str(res.error_in_exec)
+    res = run(ipython_shell, "--sample undefined_thing", CELL)
+    assert isinstance(res.error_in_exec, UsageError)
+    assert "--sample undefined_thing: NameError" in str(res.error_in_exec)
     res = run(ipython_shell, "--model nothing_here -i x:1", "# nothing")
     assert isinstance(res.error_in_exec, UsageError) and "nothing_here" in str(res.error_in_exec)
 

@@ -79,7 +79,7 @@ def onnx_export(self, line, cell=None):
     ns = self.shell.user_ns
     last = run_cell(self.shell, cell)  # the cell always runs, in the user's namespace
     model = ns_value(ns, args.model, "--model") if args.model else last
-    sample = eval(args.sample, ns) if args.sample else None  # noqa: S307 - the user's own expression
+    sample = eval_sample(args.sample, ns) if args.sample else None
     result = export_onnx(
         model, args.output or f"{args.model or 'model'}.onnx", args.input, args.dynamic,
         sample=sample, opset=args.opset, exporter=args.exporter, output_names=args.output_names,
@@ -105,6 +105,19 @@ def run_cell(shell, cell: str | None):
         return None
     expr = ast.Expression(last.value)
     return eval(compile(expr, "<%%onnx_export cell>", "eval"), shell.user_ns)  # noqa: S307
+
+
+def eval_sample(expr: str, ns: dict):
+    """Evaluate ``--sample EXPR`` in the user namespace; a failure names the option."""
+    from ..errors import UsageError
+
+    try:
+        return eval(expr, ns)  # noqa: S307 - the user's own expression, in their own kernel
+    except Exception as exc:
+        raise UsageError(
+            f"--sample {expr}: {type(exc).__name__}: {exc}",
+            hint="a tensor, tuple or dict expression, e.g. --sample torch.randn(1, 3, 224, 224)",
+        ) from exc
 
 
 def ns_value(ns: dict, name: str, option: str):
