@@ -211,3 +211,32 @@ def test_diagnose_opset_within_and_beyond_the_cap():
 def test_diagnose_falls_back_to_the_other_exporter():
     err = hints.diagnose("RuntimeError: something odd\n", CTX)
     assert isinstance(err, ExportError) and "--exporter dynamo" in err.hint
+
+
+def test_diagnose_dynamo_missing_translation():
+    # torch/onnx/_internal/exporter/_core.py: f"No ONNX function found for {node.target!r}. ..."
+    text = "No ONNX function found for <OpOverload(op='aten.linalg_svd', overload='default')>. Failure message: ..."
+    err = hints.diagnose(text, {**CTX, "exporter": "dynamo"})
+    assert "no ONNX translation for aten.linalg_svd" in err.message
+    assert "--exporter torchscript" in err.hint
+
+
+def test_diagnose_constraint_and_data_dependent_texts():
+    text = (
+        'Constraints violated (batch)! For more information, run with TORCH_LOGS="+dynamic".\n'
+        "  - You marked batch as dynamic but your code specialized it to be a constant (2). If "
+        "you're using mark_dynamic, either remove it or use maybe_mark_dynamic.\n"
+        "Suggested fixes:\n  batch = 2\n"
+    )
+    err = hints.diagnose(text, CTX)
+    assert err.message == (
+        "dynamic dim 'batch' cannot stay dynamic: You marked batch as dynamic but your code "
+        "specialized it to be a constant (2)"
+    )
+    text = (
+        "GuardOnDataDependentSymNode: Could not guard on data-dependent expression Eq(u0, 1)\n"
+        'The following call raised this error:\n  File "/home/me/model.py", line 6, in forward\n'
+        "    if x.sum() > 0: return x * 2\n"
+    )
+    err = hints.diagnose(text, CTX)
+    assert err.message.endswith("at model.py:6 `if x.sum() > 0: return x * 2`")
