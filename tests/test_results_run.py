@@ -172,3 +172,14 @@ def test_repr_is_short_even_with_a_huge_log():
     run = Run(command=["--onnx=m.onnx"], exit_code=0, status="passed", log_text=text)
     assert len(text) > 2_000_000
     assert len(repr(run)) < 300 and "--onnx=m.onnx" in repr(run)
+
+
+def test_changing_a_returned_table_leaves_the_run_alone():
+    run = load_run(DATA / "trex/A100-fp16/resnet.onnx.engine")
+    mine = run.layers
+    mine["time_ms"] = 0.0
+    mine.loc[0, "name"] = "changed"
+    mine["extra"] = 1
+    again = run.layers
+    assert again.loc[0, "name"] != "changed" and again["time_ms"].sum() > 0
+    assert "extra" not in again

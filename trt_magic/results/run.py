@@ -226,7 +226,7 @@ class Run:
 
         return self._cached(
             "layers", lambda: layers_frame(self.layer_info_raw, self.profile_records)
-        ).copy()
+        ).pipe(_detached)
 
     @property
     def timings(self) -> pd.DataFrame:
@@ -240,14 +240,14 @@ class Run:
         frame = self._cached(
             "timings", lambda: timings_frame(read_times(path)) if path else pd.DataFrame()
         )
-        return frame.copy()
+        return _detached(frame)
 
     @property
     def trace(self) -> pd.DataFrame:
         """The log's ``Average on N runs`` series (GPU/host latency, enqueue per window)."""
         from .tables import trace_frame
 
-        return self._cached("trace", lambda: trace_frame(self.log.trace_averages)).copy()
+        return self._cached("trace", lambda: trace_frame(self.log.trace_averages)).pipe(_detached)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -293,6 +293,15 @@ class Run:
                     return f"{path.parent.name}/{name}"
                 return name
         return " ".join(self.command[:1]) or "trtexec run"
+
+
+def _detached(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame the caller may change without touching the cached one. pandas >= 3 copies on
+    write, so a shallow copy is enough and costs nothing; older pandas gets a deep copy."""
+    import pandas as pd
+
+    deep = int(pd.__version__.split(".")[0]) < 3
+    return frame.copy(deep=deep)
 
 
 #: file-name endings stripped from a loaded run's title (TREx's names, trtexec's usual ones)
