@@ -258,6 +258,13 @@ def test_out_same_path_replaces_only_after_checks(model_copy):
     assert _leftovers(source.parent) == []
 
 
+def test_out_folder_gets_the_default_name(model_copy, tmp_path):
+    folder = tmp_path / "cleaned"
+    folder.mkdir()
+    result = simplify_onnx(model_copy("constant"), out=folder, check=False)
+    assert result.path == folder / "constant.simplified.onnx" and result.path.exists()
+
+
 def test_given_samples_are_used(model_copy):
     source = model_copy("transformer")
     tensor = torch.randn(2, 7, 32)

@@ -48,8 +48,9 @@ def simplify_onnx(
 
     Args:
         path: the ONNX file (relative paths resolve against the ``workdir`` setting).
-        out: where to write; default ``<stem>.simplified.onnx`` beside ``path``. ``out == path``
-            replaces the original, and only once every check has passed.
+        out: where to write (a file, or a folder for ``<stem>.simplified.onnx``); default that
+            name beside ``path``. ``out == path`` replaces the original, and only once every
+            check has passed.
         method: ``"auto"`` (the installed ones of onnxslim, polygraphy, onnxsim, in that order),
             one registered name, or several (``"onnxsim,onnxslim"``): a method that crashes,
             hangs past ``timeout``, changes the interface or the numbers falls back to the next.
@@ -72,7 +73,7 @@ def simplify_onnx(
         raise SimplifyError(
             f"no ONNX file at {source}", hint="check the path (or the workdir setting)"
         )
-    target = settings.resolve_path(out) if out is not None else _default_out(source)
+    target = _default_out(source, settings.resolve_path(out) if out is not None else None)
     checks.refuse_too_large(source)
     checks.check_writable(target)
     methods, skipped = resolve_methods(method)
@@ -204,8 +205,12 @@ def _all_failed(source: Path, failures: list[_Trial]) -> SimplifyError:
     )
 
 
-def _default_out(source: Path) -> Path:
-    return source.with_name(source.stem + ".simplified.onnx")
+def _default_out(source: Path, out: Path | None) -> Path:
+    """``out`` as given; a folder gets ``<stem>.simplified.onnx`` in it, None gets it beside."""
+    name = source.stem + ".simplified.onnx"
+    if out is None:
+        return source.with_name(name)
+    return out / name if out.is_dir() else out
 
 
 def _temp_beside(target: Path) -> Path:
