@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -56,7 +57,7 @@ def _export(torch, model, path: Path) -> None:
     )
 
 
-def write_notebook(path: Path) -> None:
+def write_notebook(path: Path, source: str = CELL) -> None:
     notebook = {
         "cells": [
             {
@@ -65,7 +66,7 @@ def write_notebook(path: Path) -> None:
                 "id": "profile-editor",
                 "metadata": {},
                 "outputs": [],
-                "source": CELL,
+                "source": source,
             }
         ],
         "metadata": {
@@ -97,12 +98,15 @@ def wait_for_server(url: str, process: subprocess.Popen, log: Path, timeout: flo
     pytest.fail(f"jupyter lab did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def lab(tmp_path, chromium_path):
-    """JupyterLab on loopback with a token, in a folder holding model.onnx and a notebook."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, chromium_path):
+    """JupyterLab on loopback with a token, in a folder holding model.onnx and a notebook.
+
+    One server for the module (start-up is most of the time); always stopped at the end.
+    """
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = tmp_path / "work"
     root.mkdir()
-    make_model(root)
     write_notebook(root / "profile.ipynb")
     home = tmp_path / "jupyter"
     env = dict(
@@ -112,6 +116,7 @@ def lab(tmp_path, chromium_path):
         JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
         PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+        TRT_MAGIC_CACHE_DIR=str(tmp_path / "cache"),
     )
     # no "Jupyter news?" toast over the page
     news = home / "settings" / "@jupyterlab" / "apputils-extension"
@@ -131,6 +136,7 @@ def lab(tmp_path, chromium_path):
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
+        make_model(root)  # while the server starts
         base = f"http://127.0.0.1:{port}"
         wait_for_server(f"{base}/api/status?token={token}", process, log)
         yield {"base": base, "token": token, "root": root, "log": log}
@@ -143,10 +149,29 @@ def lab(tmp_path, chromium_path):
             process.wait(5)
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_profile_editor_in_jupyterlab(lab, chromium_path):
-    from playwright.sync_api import expect, sync_playwright
+def open_and_run(page, lab, notebook: str):
+    """Open ``notebook``, run its first cell once the kernel is idle, return the editor."""
+    from playwright.sync_api import expect
+
+    # ?reset: a fresh workspace, not the one the previous test left (its notebook tab)
+    page.goto(f"{lab['base']}/lab/tree/{notebook}?reset&token={lab['token']}")
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+    page.locator(".jp-NotebookPanel:visible .jp-Cell .cm-content").first.click()
+    page.keyboard.press("Shift+Enter")
+    editor = page.locator(".jp-NotebookPanel:visible .trt-profile-editor")
+    try:
+        editor.wait_for(timeout=60_000)
+    except Exception:  # say what the cell showed instead
+        page.screenshot(path=str(lab["root"].parent / "failed.png"))
+        output = page.locator(".jp-Cell").first.inner_text()
+        log = lab["log"].read_text()[-2000:]
+        pytest.fail(f"no editor rendered; the cell shows:\n{output}\n--- server log:\n{log}")
+    return editor
+
+
+@pytest.fixture
+def page(chromium_path):
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -154,51 +179,64 @@ def test_profile_editor_in_jupyterlab(lab, chromium_path):
             args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"{lab['base']}/lab/tree/profile.ipynb?token={lab['token']}")
-            # run the cell once the kernel is connected and idle
-            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
-            page.locator(".jp-Cell .cm-content").first.click()
-            page.keyboard.press("Shift+Enter")
-            editor = page.locator(".trt-profile-editor")
-            try:
-                editor.wait_for(timeout=60_000)
-            except Exception:  # say what the cell showed instead
-                page.screenshot(path=str(lab["root"].parent / "failed.png"))
-                output = page.locator(".jp-Cell").first.inner_text()
-                log = lab["log"].read_text()[-2000:]
-                pytest.fail(
-                    f"no editor rendered; the cell shows:\n{output}\n--- server log:\n{log}"
-                )
-            magic = page.locator(".trt-preview-magic")
-            expect(magic).to_contain_text("--maxShapes=images:8x3x32x32")
-            expect(magic).to_contain_text(
-                "%trtexec --onnx=model.onnx --saveEngine=model_FP32_NONE.plan"
-            )
-            expect(page.locator(".trt-preview-docker")).to_contain_text("docker run --rm")
-
-            batch_max = page.locator(".trt-dim-max input:not([disabled])").first
-            batch_max.fill("32")
-            batch_max.press("Enter")
-            expect(magic).to_contain_text("--maxShapes=images:32x3x32x32", timeout=15_000)
-            expect(magic).not_to_contain_text("images:8x3x32x32")
-
-            # an invalid value shows on the field and leaves the command as it was
-            batch_min = page.locator(".trt-dim-min input:not([disabled])").first
-            batch_min.fill("0")
-            batch_min.press("Enter")
-            expect(page.locator(".trt-preview-problems")).to_contain_text("min must be >= 1")
-            expect(magic).to_contain_text("--minShapes=images:1x3x32x32")
-            batch_min.fill("1")
-            batch_min.press("Enter")
-            expect(page.locator(".trt-preview-problems")).to_have_count(0)
-
-            # what the browser changed is the editor's state on disk
-            state = json.loads((lab["root"] / "model.onnx.profile.json").read_text())
-            assert state["spec"]["profile"]["ranges"]["images"]["max"] == [32, 3, 32, 32]
-
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            editor.screenshot(path=str(SCREENSHOT))
-            assert SCREENSHOT.stat().st_size > 10_000
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_profile_editor_in_jupyterlab(lab, page):
+    from playwright.sync_api import expect
+
+    editor = open_and_run(page, lab, "profile.ipynb")
+    magic = page.locator(".trt-preview-magic")
+    expect(magic).to_contain_text("--maxShapes=images:8x3x32x32")
+    expect(magic).to_contain_text("%trtexec --onnx=model.onnx --saveEngine=model_FP32_NONE.plan")
+    expect(page.locator(".trt-preview-docker")).to_contain_text("docker run --rm")
+
+    batch_max = page.locator(".trt-dim-max input:not([disabled])").first
+    batch_max.fill("32")
+    batch_max.press("Enter")
+    expect(magic).to_contain_text("--maxShapes=images:32x3x32x32", timeout=15_000)
+    expect(magic).not_to_contain_text("images:8x3x32x32")
+
+    # an invalid value shows on the field and leaves the command as it was
+    batch_min = page.locator(".trt-dim-min input:not([disabled])").first
+    batch_min.fill("0")
+    batch_min.press("Enter")
+    expect(page.locator(".trt-preview-problems")).to_contain_text("min must be >= 1")
+    expect(magic).to_contain_text("--minShapes=images:1x3x32x32")
+    batch_min.fill("1")
+    batch_min.press("Enter")
+    expect(page.locator(".trt-preview-problems")).to_have_count(0)
+
+    # what the browser changed is the editor's state on disk
+    state = json.loads((lab["root"] / "model.onnx.profile.json").read_text())
+    assert state["spec"]["profile"]["ranges"]["images"]["max"] == [32, 3, 32, 32]
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    editor.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.docker
+@pytest.mark.slow
+def test_build_streams_into_the_page(lab, page, trtexec_image):
+    """Build in the kernel's background thread: the log and result reach the browser."""
+    from playwright.sync_api import expect
+
+    source = (
+        "%load_ext trt_magic\n%config TrtMagic.gpus = 'none'\n"
+        f"%trt_profile model.onnx --fresh --image {trtexec_image}"
+    )
+    write_notebook(lab["root"] / "build.ipynb", source)
+    open_and_run(page, lab, "build.ipynb")
+    page.locator(".jp-NotebookPanel:visible button.trt-build").click()
+    expect(page.locator(".jp-NotebookPanel:visible .trt-build-log textarea")).to_have_value(
+        re.compile("&&&& PASSED"), timeout=60_000
+    )
+    expect(page.get_by_text("FP32: passed")).to_be_visible()
+    assert (lab["root"] / "model_FP32_NONE.plan").is_file()
+    assert (lab["root"] / "model_FP32_NONE.plan.graph.json").is_file()

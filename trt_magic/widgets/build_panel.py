@@ -44,6 +44,12 @@ class BuildPanel:
         )
         self.each_button.tooltip = "one build per ticked precision, then a comparison"
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
+        for button, css in (
+            (self.build_button, "trt-build"),
+            (self.each_button, "trt-build-each"),
+            (self.cancel_button, "trt-cancel"),
+        ):
+            button.add_class(css)
         self.build_button.on_click(lambda _: self.build())
         self.each_button.on_click(lambda _: self.build_each())
         self.cancel_button.on_click(lambda _: self.cancel())
