@@ -229,6 +229,7 @@ def test_conv_net_node_count(model_copy):
     assert ("Identity", 16, 0) in result.op_changes()
 
 
+@pytest.mark.slow  # the first polygraphy call imports onnxruntime and graphsurgeon in the worker
 @pytest.mark.parametrize("method", ["polygraphy", "onnxsim"])
 @pytest.mark.parametrize("model", sorted(EXPECTED))
 def test_other_methods(method, model, model_copy):
@@ -360,6 +361,7 @@ def test_crashing_method_falls_back(method, outcome, message, model_copy, fake_m
     assert all(p.ok for p in result.parity)
 
 
+@pytest.mark.slow  # waits out two timeouts and restarts the worker twice
 def test_hanging_method_is_abandoned(model_copy, fake_methods):
     source = model_copy("constant")
     result = simplify_onnx(source, method="hang,onnxslim", timeout=3)
