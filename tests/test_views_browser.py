@@ -107,7 +107,7 @@ def test_netron_shows_the_exported_model(page, tiny_onnx):
     assert sidebar.locator("#sidebar-title").text_content() == "Node Properties"
     expect(page.locator("#sidebar-closebutton")).to_be_in_viewport(ratio=1)  # slid in
     IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "netron.png"))
+    page.screenshot(path=str(IMG / "netron.png"), animations="disabled")
 
 
 def test_netron_view_html_in_a_page_and_as_a_saved_copy(page, tiny_onnx, tmp_path):
@@ -152,7 +152,7 @@ def test_engine_graph_page(page, tmp_path):
     page.evaluate("window.scrollTo(0, 0)")
     page.locator(".pages > div").first.evaluate("el => el.scrollTo(0, 0)")
     IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "engine_graph.png"))
+    page.screenshot(path=str(IMG / "engine_graph.png"), animations="disabled")
 
 
 def test_engine_graph_pages_switch(page, tmp_path):
