@@ -207,14 +207,14 @@ class SweepView:
         self._seen: dict[int, str] = {}
 
     def start(self) -> None:
-        self._seen = {id(r): r.status for r in list(self.result.rows)}
-        if self.mode == "notebook":
+        if self.mode == "notebook":  # the first display shows the rows as they are now
+            self._seen = {id(r): r.status for r in list(self.result.rows)}
             from IPython.display import HTML, display
 
             self._handle = display(HTML(render_html(self.result)), display_id=True)
-        elif self.mode == "print":
+        elif self.mode == "print":  # each finished row is printed once by refresh()
             n, s = len(self.result.rows), len(self.result.slots)
-            print(f"sweep {Path(self.result.onnx).name}: {n} variants on {s} slots")
+            print(f"sweep {Path(self.result.onnx).name}: {n} variants on {s} slot{'s' * (s != 1)}")
 
     def refresh(self) -> None:
         states = {id(r): r.status for r in list(self.result.rows)}
