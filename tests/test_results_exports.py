@@ -192,3 +192,36 @@ def test_reads_with_the_standard_json_module_when_orjson_is_absent(monkeypatch):
     assert exports._json_loads() is json.loads
     layers = read_layer_info(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
     assert len(layers) == 9
+
+
+def test_every_fixture_file_has_facts_in_the_registry():
+    from data import registry
+
+    known = set(registry.LAYER_INFO) | set(registry.PROFILE) | set(registry.TIMES)
+    known |= set(registry.PROFILE_METADATA) | set(registry.BUILD_METADATA)
+    known |= set(registry.DEVICE_METADATA) | set(registry.LOGS) | set(registry.HELP)
+    on_disk = {
+        str(p.relative_to(DATA))
+        for folder in ("trtexec", "trex")
+        for p in (DATA / folder).rglob("*")
+        if p.is_file() and p.name != "SOURCES.md"
+    }
+    assert on_disk == known
+
+
+def test_fixtures_are_byte_copies_of_the_shared_ones():
+    import hashlib
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    if not shared.is_dir():
+        pytest.skip("shared/fixtures is not beside this checkout")
+    pairs = [("trtexec", "trtexec"), ("trex", "trex-examples")]
+    for mine, theirs in pairs:
+        for p in (shared / theirs).rglob("*"):
+            copy = DATA / mine / p.relative_to(shared / theirs)
+            if p.is_file() and copy.is_file():  # shared may grow; what we copied must match
+                assert (
+                    hashlib.sha256(copy.read_bytes()).digest()
+                    == hashlib.sha256(p.read_bytes()).digest()
+                ), copy
