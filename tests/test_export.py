@@ -272,3 +272,12 @@ def test_html_view_is_compact(tmp_path):
     page = r._repr_html_()
     assert page.count("<tr>") <= 12 and len(page) < 4000
     assert "x: float32[batch, 3, 8, 8]" in page and "TensorRT 8.6.1" in page
+
+
+def test_submodule_dynamic_axes_carry_over_from_the_whole_model(tmp_path):
+    r = export(
+        Composite(), tmp_path / "bb.onnx", ["x:2x3x16x16"], ["x:0=batch"], submodule="backbone"
+    )
+    assert r.inputs[0].name == "input" and r.inputs[0].shape == ("batch", 4, 8, 8)
+    assert any("carried over to the submodule's input(s) input" in n for n in r.notes)
+    assert r.parity[-1].sample == "second sample (batch=3)" and r.ok

@@ -31,6 +31,8 @@ class Prepared:
     kwargs: dict
     input_names: list[str]
     notes: list[str] = field(default_factory=list)
+    #: with --submodule: the whole model's input name -> sample shape (for -d carry-over)
+    outer: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -48,8 +50,12 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
     except Exception as exc:
         raise hints.not_copyable(model, exc) from exc
     args, kwargs = _sample_from(inputs, sample)
-    notes = []
+    notes, outer = [], {}
     if submodule:
+        outer_names = [s.name for s in inputs] if inputs else _names(work, args, kwargs)
+        outer = {
+            n: tuple(t.shape) for n, t in zip(outer_names, [*args, *kwargs.values()], strict=False)
+        }
         work, args, kwargs = _capture_submodule(work, submodule, args, kwargs)
         shapes = ", ".join(str(tuple(t.shape)) for t in [*args, *kwargs.values()])
         notes.append(f"captured the inputs of {submodule!r} with a forward hook: {shapes}")
@@ -57,7 +63,7 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
     names = [s.name for s in inputs] if inputs and not submodule else _names(work, args, kwargs)
     if len(names) != len(args) + len(kwargs):
         raise hints.input_count(work, len(args) + len(kwargs), names)
-    return Prepared(work, args, kwargs, names, notes)
+    return Prepared(work, args, kwargs, names, notes, outer)
 
 
 def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:

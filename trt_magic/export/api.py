@@ -99,8 +99,32 @@ class _Context:
 
 def _dynamic_for(prepared, dyn: dict) -> dict:
     ranks = {n: t.dim() for n, t in prepared.tensors.items()}
+    ranks.update({n: len(s) for n, s in prepared.outer.items() if n not in ranks})
     normalize_axes(dyn, ranks)
+    for name in [n for n in dyn if n in prepared.outer and n not in prepared.input_names]:
+        _carry_over(prepared, dyn, name)
     return dyn
+
+
+def _carry_over(prepared, dyn: dict, name: str) -> None:
+    """``-d`` on the whole model's input -> the submodule's inputs with that size on that axis.
+
+    With ``--submodule`` the user describes the model they have (``-d images:0=batch``); the
+    batch reaches the submodule's inputs on the same axis with the same size.
+    """
+    for axis, dim in dyn.pop(name).items():
+        size = prepared.outer[name][axis]
+        hits = [n for n, t in prepared.tensors.items() if t.dim() > axis and t.shape[axis] == size]
+        for n in hits:
+            dyn.setdefault(n, {}).setdefault(axis, dim)
+        prepared.notes.append(
+            f"-d {name}:{axis}={dim} carried over to the submodule's "
+            + (
+                f"input(s) {', '.join(hits)} (size {size} on axis {axis})"
+                if hits
+                else "inputs: none matched"
+            )
+        )
 
 
 def _output_names(given, reference) -> list[str] | None:
