@@ -314,3 +314,13 @@ def test_accuracy_runs_on_the_daemon_that_built_the_engine(
     report = check_accuracy(run, onnx, rtol=1e-3, atol=1e-3)
     assert report.passed
     assert report.run.host == run.host and "23751" in report.run.host
+
+
+def test_input_files_follow_the_input_io_formats():
+    from trt_magic.accuracy import input_io_types
+
+    assert input_io_types(["--onnx=m.onnx"], 2) == [None, None]
+    assert input_io_types(["--inputIOFormats=fp16:chw"], 2) == ["float16", "float16"]
+    assert input_io_types(["--inputIOFormats=fp16:chw,int32:chw"], 2) == ["float16", "int32"]
+    with pytest.raises(UsageError, match="bf16"):
+        input_io_types(["--inputIOFormats=bf16:chw"], 1)

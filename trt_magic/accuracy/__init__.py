@@ -58,6 +58,7 @@ __all__ = [
     "choose_shapes",
     "compare_output",
     "error_histogram",
+    "input_io_types",
     "make_inputs",
     "onnx_inputs",
     "profile_from_args",
@@ -169,10 +170,12 @@ def _run_engine(engine, specs, feed, workdir: Path, *, run, extra_args, **option
     from ..runners import trtexec
 
     workdir.mkdir(parents=True, exist_ok=True)
+    types = input_io_types(run.command if run is not None else [], len(specs))
     load = []
     for i, s in enumerate(specs):
         path = workdir / f"input{i}.bin"
-        feed[s.name].tofile(path)  # raw, C order: the layout trtexec's README asks for
+        data = feed[s.name] if types[i] is None else feed[s.name].astype(types[i])
+        data.tofile(path)  # raw, C order, in the binding's type: what trtexec's README asks for
         load.append(f"{_quoted(s.name)}:{path}")
     args = [
         f"--loadEngine={engine}",
@@ -200,6 +203,33 @@ def _run_engine(engine, specs, feed, workdir: Path, *, run, extra_args, **option
             detail=engine_run.read_log()[-3000:],
         )
     return engine_run
+
+
+#: --inputIOFormats types (grammar in tests/data/trtexec/help-trtexec-10.16.1.txt) -> numpy dtype
+IO_TYPES = {"fp32": "float32", "fp16": "float16", "int32": "int32", "int64": "int64",
+            "int8": "int8", "uint8": "uint8", "bool": "bool"}  # fmt: skip
+
+
+def input_io_types(command: Sequence[str], count: int) -> list[str | None]:
+    """The numpy dtype of each input binding from ``--inputIOFormats`` (None: the model's).
+
+    "set comma-separated types and formats for all inputs ... or set the type and format once
+    for broadcasting" (trtexec --help).
+    """
+    spec = next((str(a).split("=", 1)[1] for a in command
+                 if str(a).startswith("--inputIOFormats=")), "")  # fmt: skip
+    if not spec:
+        return [None] * count
+    types = [item.split(":", 1)[0].strip() for item in spec.split(",")]
+    if len(types) == 1:
+        types = types * count
+    unknown = [t for t in types if t not in IO_TYPES]
+    if unknown:
+        raise UsageError(
+            f"--inputIOFormats type {unknown[0]!r} has no numpy type to write inputs in.",
+            hint="check this engine with fp32/fp16/int inputs, or pass a raw file by hand",
+        )
+    return [IO_TYPES[t] for t in types[:count]] + [None] * (count - len(types))
 
 
 def _quoted(name: str) -> str:
