@@ -139,3 +139,18 @@ def test_streamed_file_parse_equals_text_parse(rel):
     from trt_magic.results.log import parse_log_file
 
     assert parse_log_file(DATA / rel) == _parse(rel)
+
+
+@pytest.mark.parametrize(
+    "raw, name",
+    [
+        ("percentile(99%)", "p99"),
+        ("percentile(99.9%)", "p99.9"),
+        ("percentile(90.0%)", "p90"),
+        ("median", "median"),
+    ],
+)
+def test_statistic_names(raw, name):
+    from trt_magic.results.log import _stat_name
+
+    assert _stat_name(raw) == name

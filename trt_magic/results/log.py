@@ -113,11 +113,12 @@ def _decode_banner_version(digits: str | None) -> str | None:
 
 
 def _stat_name(raw: str) -> str:
-    """``percentile(99%)`` -> ``p99``; ``min`` stays ``min``."""
+    """``percentile(99%)`` -> ``p99``, ``percentile(99.9%)`` -> ``p99.9``; ``min`` stays ``min``."""
     m = re.match(r"percentile\((\d+(?:\.\d+)?)%\)", raw)
-    return (
-        f"p{m.group(1).rstrip('0').rstrip('.') if '.' in m.group(1) else m.group(1)}" if m else raw
-    )
+    if m is None:
+        return raw
+    number = m.group(1)
+    return "p" + (number.rstrip("0").rstrip(".") if "." in number else number)
 
 
 def _perf_value(key: str, value: str) -> Any:
