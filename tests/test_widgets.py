@@ -149,6 +149,7 @@ def test_precisions_follow_the_target_version(model):
     boxes = old.options.precision
     assert boxes[Precision.BF16].disabled and boxes[Precision.STRONGLY_TYPED].disabled
     assert "TensorRT 8.6.1" in boxes[Precision.BF16].tooltip
+    assert "BF16, strongly typed: newer TensorRT only" in old.options.version_note.value
     assert "10.0" in boxes[Precision.BF16].tooltip
     assert not boxes[Precision.FP16].disabled and not boxes[Precision.FP8].disabled
     assert "sameComputeCapability" not in old.options.hardware.options
@@ -282,6 +283,7 @@ def test_from_flags_notes_unknown_inputs_and_precisions(model):
     )
     editor = ProfileEditor.from_flags(flags, image=OLD_IMAGE, restore=False)
     assert any("ghost" in n for n in editor.notes)
+    assert "ghost" in editor.notes_view.value
     assert any("BF16" in n for n in editor.notes)
     assert "--bf16" not in editor.args
     assert editor.shapes.box("images", 0, "opt").value == 2

@@ -11,6 +11,7 @@ and restored when the editor is created again.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shlex
@@ -77,10 +78,17 @@ class ProfileEditor:
             self.load(saved)
         self.preview = w.HTML()
         self.preview.add_class("trt-preview")
+        self.notes_view = w.HTML(
+            "".join(f"<div style='color:#b26b00'>note: {html.escape(n)}</div>" for n in self.notes)
+        )
         self.panel = BuildPanel(self, runner=runner)
         self.widget = w.VBox(
             [
-                w.HTML(f"<h3 style='margin:4px 0'>TensorRT build of <code>{self.onnx}</code></h3>"),
+                w.HTML(
+                    "<h3 style='margin:4px 0'>TensorRT build of "
+                    f"<code>{html.escape(self.onnx)}</code></h3>"
+                ),
+                self.notes_view,
                 self.shapes.widget,
                 self.options.widget,
                 self.preview,

@@ -44,7 +44,7 @@ class OptionsForm:
     ):
         self.on_change = on_change
         self.fixed_version = trt_version
-        self.image = _text("image", width="520px")
+        self.image = _text("image", width="440px")
         self.image.value = image
         self.version_note = w.HTML()
         self.precision = {
@@ -127,6 +127,12 @@ class OptionsForm:
             if reason is not None:
                 box.value = False
             box.tooltip = reason or _precision_tip(precision)
+        off = [LABELS[p] for p, box in self.precision.items() if box.disabled]
+        if off:
+            self.version_note.value += (
+                f"&nbsp;<span style='color:#777' title='hover a toggle for why'>"
+                f"({', '.join(off)}: newer TensorRT only)</span>"
+            )
         levels = compat_levels(version)
         if self.hardware.value not in levels:
             self.hardware.value = "none"
