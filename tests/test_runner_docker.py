@@ -109,9 +109,18 @@ def _slow_job(tmp_path, image, **kw):
 
 
 def test_timeout_stops_and_removes(tmp_path, trtexec_image, docker_client):
+    mounts = {}
+
+    def look(line):  # while trtexec runs: how are the folders mounted?
+        if not mounts:
+            mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
+            (c,) = docker_client.api.containers(filters={"label": mine})
+            mounts.update({m["Destination"]: m["RW"] for m in c["Mounts"]})
+
     start = time.monotonic()
-    run = _slow_job(tmp_path, trtexec_image, timeout=2)()
+    run = _slow_job(tmp_path, trtexec_image, timeout=2, on_line=look)()
     took = time.monotonic() - start
+    assert mounts["/trt_magic/in0"] is False and mounts["/trt_magic/out1"] is True  # inputs ro
     assert run.status == "timeout" and run.exit_code is None
     assert took < 2 + 2 + 1.5, took  # timeout + 2 s to stop + start-up
     assert not (tmp_path / "s.plan").exists()

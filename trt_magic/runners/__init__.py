@@ -181,7 +181,8 @@ def _name_timing_cache(run: Run, job: Job, identity: str, cache_dir: Path) -> No
 
 
 def _normalize_gpus(gpus: str) -> str:
-    value = str(gpus).strip().replace(" ", "")
+    value = str(gpus).strip().replace(" ", "").strip("'\"")
+    value = value.removeprefix("device=")  # docker run's --gpus '"device=2"', pasted
     if value in ("all", "none") or all(p.isdigit() for p in value.split(",")):
         return value
     raise UsageError(
