@@ -68,6 +68,9 @@ def test_graph_of_each_detailed_fixture(name):
     assert edge_labels and all(re.match(r"\s*(\d+x)*\d+ [A-Z0-9]+", t) for t in edge_labels)
     html = view._repr_html_()
     assert "<svg" in html and "search layers" in html
+    assert (
+        re.search(r'id="(tmg-\w+)"', html)[1] != re.search(r'id="(tmg-\w+)"', view._repr_html_())[1]
+    )
     assert view.profiled == bool(profile)
     if profile:
         hottest = max(view.layers, key=lambda layer: layer.percent or 0)

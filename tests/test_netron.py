@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -227,6 +228,8 @@ def test_html_has_iframe_link_and_saved_copy_note(tmp_path):
     assert "a&amp;b &lt;v2&gt;.onnx" in page and "<v2>" not in page
     assert "not running now" in page and "netron.app" in page
     assert repr(view).startswith("NetronView(")
+    ids = re.findall(r'<div id="(trt-magic-netron-\w+)"', page + view._repr_html_())
+    assert len(set(ids)) == 2  # shown twice in one notebook: each script finds its own view
 
 
 def test_bad_input_is_a_usage_error(tmp_path):

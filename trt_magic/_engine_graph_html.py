@@ -4,6 +4,8 @@ JavaScript (e.g. a notebook viewer that strips scripts) every inlined page simpl
 
 from __future__ import annotations
 
+import uuid
+
 from .engine_graph import OTHER_PRECISION, PRECISION_COLOURS, TIME_COLOURS, EngineGraphView, escape
 
 _CSS = """
@@ -82,7 +84,7 @@ def _summary(view: EngineGraphView) -> str:
 
 
 def view_html(view: EngineGraphView) -> str:
-    vid = f"tmg-{view._id}-{view.first_page}"
+    vid = f"tmg-{uuid.uuid4().hex[:12]}"  # one per rendering: a view may be shown twice
     pages, size = [], 0
     for page in range(view.first_page, view.page_count):
         svg = view.svg(page)

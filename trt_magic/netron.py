@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -97,7 +97,6 @@ class NetronView:
     version: str = ""
     note: str = ""
     netron_version: str = ""
-    _id: str = field(default_factory=lambda: uuid.uuid4().hex[:12], repr=False)
 
     @property
     def alive(self) -> bool:
@@ -343,7 +342,11 @@ def _view_html(view: NetronView) -> str:
     """The IFrame, a link and a note; a script swaps the IFrame for a note when the server is
     not there (a saved notebook or an nbconvert HTML export)."""
     e = html.escape
-    name, url, vid = e(view.path.name), e(view.url, quote=True), f"trt-magic-netron-{view._id}"
+    name, url, vid = (
+        e(view.path.name),
+        e(view.url, quote=True),
+        f"trt-magic-netron-{uuid.uuid4().hex[:12]}",
+    )
     note = f'<div style="color:#8a5300">{e(view.note)}</div>' if view.note else ""
     gone = (
         f"This Netron view of <code>{name}</code> was served live by the kernel; it is not "
