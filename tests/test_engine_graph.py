@@ -10,7 +10,7 @@ import pytest
 
 import trt_magic.engine_graph as eg
 from trt_magic.errors import ResultError, UsageError
-from trt_magic.results.run import Run
+from trt_magic.results.run import Recorded, Run
 
 DATA = Path(__file__).parent / "data"
 
@@ -136,6 +136,8 @@ def test_run_object_brings_its_profile():
     )
     view = eg.engine_graph(run)
     assert view.profiled and all(layer.time_ms is not None for layer in view.layers)
+    run.recorded = Recorded("fuzzylabs/edge-vision-power-estimation", gpu="RTX 3060 Laptop GPU")
+    assert "recorded: fuzzylabs/edge-vision" in eg.engine_graph(run)._repr_html_()
     with pytest.raises(UsageError, match="no layer info"):
         eg.engine_graph(Run(files={}))
 

@@ -207,6 +207,9 @@ def engine_graph(
         page_size=page_size,
         max_inline_bytes=max_inline_bytes,
     )
+    recorded = getattr(run_or_layer_info_path, "recorded", None)
+    if recorded is not None:  # a replayed run says where its recording came from
+        view.notes.append(f"This engine is a {recorded.label()}.")
     if not records:
         view.notes.append("The layer info lists no layers.")
     if not view.detailed and records:
