@@ -287,3 +287,11 @@ def test_server_that_fails_to_start_is_reported(model, monkeypatch):
         views.netron_view(model)
     assert "no port for you" in info.value.detail
     assert views._servers == {}
+
+
+def test_config_magic_sets_the_url_template(ipython_shell, model):
+    ip = ipython_shell
+    ip.run_line_magic("config", "TrtMagic.netron_url = 'https://lab.example/ports/{port}/'")
+    view = ip.run_line_magic("netron", str(model))
+    assert view.url == f"https://lab.example/ports/{view.port}/?v={view.version}"
+    assert view.note == ""
