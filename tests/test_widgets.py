@@ -488,3 +488,42 @@ def test_from_flags_of_a_trtexec_magic_line(model):
     assert editor.options.image.value == "registry.local/trt:10"
     assert editor.gpus == "1"
     assert "--fp16" in editor.args and editor.options.extra.value == "--verbose"
+
+
+def test_unwritable_folder_still_edits(model, monkeypatch):
+    """A folder the user cannot write (as root, chmod is no test): the form works, unsaved."""
+    import trt_magic.widgets.editor as editor_module
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(editor_module.tempfile, "mkstemp", refuse)
+    editor = editor_for(model)
+    editor.shapes.box("images", 0, "max").value = 4
+    assert "--maxShapes=images:4x3x32x32,tokens:4x1" in editor.args
+    assert editor.save() is None
+    assert not (model.parent / "two.onnx.profile.json").exists()
+
+
+def test_failed_state_write_leaves_no_temp_file(model, monkeypatch):
+    import trt_magic.widgets.editor as editor_module
+
+    editor = editor_for(model)
+    monkeypatch.setattr(
+        editor_module.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "full"))
+    )
+    assert editor.save() is None
+    assert not list(model.parent.glob(".tmp-*"))
+
+
+def test_static_model_has_no_shape_flags(tmp_path, monkeypatch):
+    from onnx import TensorProto, helper
+
+    monkeypatch.chdir(tmp_path)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "static", [x], [y])
+    onnx.save(helper.make_model(graph), tmp_path / "static.onnx")
+    editor = ProfileEditor("static.onnx", image=OLD_IMAGE)
+    assert not any("Shapes=" in a for a in editor.args)
+    assert editor.shapes.links == {} and editor.shapes.box("x", 1, "opt").disabled

@@ -179,10 +179,14 @@ class ProfileEditor:
             fd, tmp = tempfile.mkstemp(
                 dir=self.state_path.parent, prefix=".tmp-", suffix=STATE_SUFFIX
             )
+        except OSError:  # a read-only folder: the form still works, it is just not kept
+            return None
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(tmp, self.state_path)
         except OSError:
+            Path(tmp).unlink(missing_ok=True)
             return None
         return self.state_path
 
