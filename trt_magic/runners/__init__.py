@@ -63,39 +63,29 @@ def trtexec(
     """
     settings = get_settings()
     argv = split_args(args)
-    backend = backend or settings.backend
-    if backend not in BACKENDS:
-        raise UsageError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}.")
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"timeout {timeout} must be a positive number of seconds.")
+    backend = _check_backend(backend or settings.backend, timeout)
     image = image or settings.image
     gpus = _normalize_gpus(gpus or settings.gpus)
-    live = LiveLog(
-        f"trtexec ({backend}) " + " ".join(argv),
-        max_lines=settings.log_lines,
-        mode=None if display else "off",
-    )
+    title = f"trtexec ({backend}) " + " ".join(argv)
+    live = LiveLog(title, max_lines=settings.log_lines, mode=None if display else "off")
     if backend == "replay":
         from .replay import ReplayRunner
 
         plan = plan_paths(argv, settings.resolve_path, root=None, temp_engines=False)
         job = Job(argv, plan, LogSink(None, live, on_line), image=image, gpus=gpus)
         return ReplayRunner().run(job)
-
+    _check_inputs(plan_paths(argv, settings.resolve_path, root=None))  # before any pull or start
     runner = _runner(backend, docker_host)
     identity = runner.image_id(image, live.note) if backend == "docker" else runner.image_id()
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
     plan = plan_paths(run_args, settings.resolve_path, root=None if backend == "local" else _root())
-    _check_inputs(plan)
-    trt_version = _image_trt_version(image) if backend == "docker" else None
-    notes = check_flags(argv, trt_version)
+    notes = check_flags(argv, _image_trt_version(image) if backend == "docker" else None)
     for n in notes:
         live.note(n)
-    log_path = _log_path(plan, Path(settings.cache_dir))
     job = Job(
         argv,
         plan,
-        LogSink(log_path, live, on_line),
+        LogSink(_log_path(plan, Path(settings.cache_dir)), live, on_line),
         image=image if backend == "docker" else None,
         gpus=gpus,
         timeout=timeout,
@@ -106,6 +96,16 @@ def trtexec(
         notes=notes,
     )
     return _run_cached(runner, job, cache, identity, Path(settings.cache_dir))
+
+
+def _check_backend(backend: str, timeout: float | None) -> str:
+    if backend not in BACKENDS:
+        raise UsageError(
+            f"backend {backend!r} is not one of {', '.join(BACKENDS)}.", hint="--backend docker"
+        )
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"timeout {timeout} must be a positive number of seconds.")
+    return backend
 
 
 def _root():

@@ -209,8 +209,6 @@ class DockerRunner:
         return transfer
 
     def run(self, job: Job) -> Run:
-        import docker
-
         run = new_run(job, "docker")
         run.image, run.host = job.image, self.host
         user = self.user or _notebook_user()
@@ -223,29 +221,13 @@ class DockerRunner:
         for ref in job.plan.outputs:
             ref.host.parent.mkdir(parents=True, exist_ok=True)
         container = self._create(job, user, mode)
-        stopped = None
         try:
-            if mode == "copy":
-                container.put_archive("/", _input_archive(job, user))
-            # attach before start: nothing is missed, and output comes in the chunks trtexec
-            # wrote (the logs endpoint replays the json-file log a line at a time: 7x slower)
-            output = container.attach(stdout=True, stderr=True, stream=True, logs=True)
-            try:
-                container.start()
-            except docker.errors.APIError as exc:
-                raise _start_error(job, exc) from exc
-            stopped = _stream(output, container, job, time.time())
-            if stopped is None:
-                run.exit_code = container.wait().get("StatusCode")
-                if mode == "copy":
-                    _fetch_outputs(container, job)
+            run.exit_code, stopped = _execute(container, job, user, mode)
         except BaseException as exc:
             _remove(container)
             settle_outputs(job.plan, ok=False)
             if isinstance(exc, KeyboardInterrupt):
-                job.sink.note(
-                    "interrupted: trtexec stopped, container removed, partial engine deleted"
-                )
+                job.sink.note("interrupted: trtexec stopped, container removed, engine deleted")
             job.sink.close()
             raise
         _remove(container)
@@ -282,6 +264,28 @@ class DockerRunner:
             network_mode="none",  # trtexec needs no network; nothing to expose
             detach=True,
         )
+
+
+def _execute(container, job: Job, user: str | None, mode: str) -> tuple[int | None, str | None]:
+    """Start the container and follow it to its end: (exit code, why it was stopped or None)."""
+    import docker
+
+    if mode == "copy":
+        container.put_archive("/", _input_archive(job, user))
+    # attach before start: nothing is missed, and output comes in the chunks trtexec wrote
+    # (the logs endpoint replays the json-file log a line at a time: 7x slower on big logs)
+    output = container.attach(stdout=True, stderr=True, stream=True, logs=True)
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        raise _start_error(job, exc) from exc
+    stopped = _stream(output, container, job, time.time())
+    if stopped is not None:
+        return None, stopped
+    exit_code = container.wait().get("StatusCode")
+    if mode == "copy":
+        _fetch_outputs(container, job)
+    return exit_code, None
 
 
 def _stopped_note(stopped: str, job: Job) -> str:
