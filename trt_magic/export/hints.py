@@ -260,10 +260,11 @@ def _data_dependent_rule(text: str, ctx: dict) -> ExportError | None:
         return None
     where = _user_line(text)
     return ExportError(
-        "forward branches on tensor values (data-dependent control flow)"
+        "forward depends on tensor values (data-dependent control flow or sizes)"
         + (f" at {where}" if where else ""),
-        hint="compute both branches and pick with torch.where, use torch.cond, or move the "
-        "decision out of the model; --exporter torchscript would freeze the branch the sample takes",
+        hint="compute both branches and pick with torch.where, use torch.cond, or move that part "
+        "out of the model (export the network alone with --submodule); --exporter torchscript "
+        "would freeze the branch the sample takes",
     )
 
 
