@@ -62,6 +62,7 @@ def export_onnx(
     started = time.perf_counter()
     settings = get_settings()
     target = settings.resolve_path(path)
+    _check_target(target)  # before any model work: a bad path fails in milliseconds
     require("torch", "export", "ONNX export")
     from . import _torch
 
@@ -200,14 +201,24 @@ def _export_checked(
     )  # fmt: skip
 
 
-def _temp_dir(target: Path) -> Path:
-    """A private folder beside ``target`` (same file system, so os.replace is atomic)."""
+def _check_target(target: Path) -> None:
+    """Refuse a folder, a read-only file, or a folder that cannot be created."""
     if target.is_dir():
         raise hints.unwritable(target, "it is a folder; give a file name like model.onnx")
     if target.exists() and not target.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         raise hints.unwritable(target, "the file is read-only")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise hints.unwritable(target, exc.strerror or str(exc)) from None
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise hints.unwritable(target, f"no write permission in {target.parent}")
+
+
+def _temp_dir(target: Path) -> Path:
+    """A private folder beside ``target`` (same file system, so os.replace is atomic)."""
+    _check_target(target)
+    try:
         return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:
         raise hints.unwritable(target, exc.strerror or str(exc)) from None
