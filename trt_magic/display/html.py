@@ -2,7 +2,9 @@
 
 Colours: text inherits the notebook's colour and backgrounds stay transparent, so the views read
 in light and dark themes alike (JupyterLab, classic, VS Code); the few filled marks (bars,
-badges) use mid-tone colours with white text that hold on both backgrounds.
+badges) use mid-tone colours with white text that hold on both backgrounds. Errors and warnings
+keep the text colour and are marked by a coloured edge: no text colour reads well on both white
+and near-black backgrounds (tests/test_results_browser.py measures the contrast).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ CSS = """
  border-radius:2px}.trtm .bar.pair>span{top:7px}
 .trtm .name{max-width:520px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .trtm details>summary{cursor:pointer;margin:.4em 0}
-.trtm .err{color:#e53935}.trtm .wrn{color:#c77700}
+.trtm .err,.trtm .wrn{border-left:3px solid #e53935;padding-left:6px;margin:1px 0}
+.trtm .wrn{border-left-color:#f0a000}
 .trtm svg text{fill:currentColor;font-size:10px}
 .trtm .grid{display:flex;flex-wrap:wrap;gap:8px 28px}
 """
