@@ -183,3 +183,12 @@ def test_changing_a_returned_table_leaves_the_run_alone():
     again = run.layers
     assert again.loc[0, "name"] != "changed" and again["time_ms"].sum() > 0
     assert "extra" not in again
+
+
+def test_engine_file_size_wins_over_the_log_figure(tmp_path):
+    shutil.copy(DATA / "trtexec/log-10.16.1-onnx-default-run.log", tmp_path / "m.log")
+    (tmp_path / "m.plan").write_bytes(b"\0" * 2**20)
+    run = load_run(tmp_path / "m")
+    assert run.files["engine"] == tmp_path / "m.plan"
+    assert run.summary["engine_size_mib"] == 1.0
+    assert run.log.engine_size_mib == 12.5744
