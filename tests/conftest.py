@@ -63,6 +63,8 @@ def ipython_shell():
     shell.run_line_magic("load_ext", "trt_magic")
     yield shell
     shell.run_line_magic("unload_ext", "trt_magic")
+    # %config writes into shell.config, which outlives the extension: start the next test clean
+    shell.config.pop("TrtMagic", None)
 
 
 # --- runner fixtures (issue 4): the local test image, and a second ("remote") Docker daemon ---
