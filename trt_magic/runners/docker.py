@@ -191,13 +191,17 @@ class DockerRunner:
         self.client = client_for(docker_host)
         self.docker_host = docker_host
         self.user = user
+        self._image_ids: dict[str, str] = {}
 
     @property
     def host(self) -> str:
         return host_url(self.docker_host)
 
     def image_id(self, image: str, note=lambda s: None) -> str:
-        return ensure_image(self.client, image, note)
+        """The image's id (pulled first when missing); asked once per runner and image."""
+        if image not in self._image_ids:
+            self._image_ids[image] = ensure_image(self.client, image, note)
+        return self._image_ids[image]
 
     def transfer_mode(self, transfer: str | None) -> str:
         if transfer in (None, "auto"):
@@ -253,17 +257,23 @@ class DockerRunner:
                 for m in job.plan.mounts
             ]
         rw = [m for m in job.plan.mounts if not m.read_only]
-        return self.client.containers.create(
+        api = self.client.api
+        host_config = api.create_host_config(
+            mounts=mounts,
+            device_requests=gpu_requests(job.gpus),
+            network_mode="none",  # trtexec needs no network; nothing to expose
+        )
+        # the low-level call: containers.create() would inspect the new container once more
+        created = api.create_container(
             job.image,
             ["trtexec", *job.plan.args],
             user=user,
             labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
-            mounts=mounts,
             working_dir=str(rw[0].container) if rw else "/tmp",
-            device_requests=gpu_requests(job.gpus),
-            network_mode="none",  # trtexec needs no network; nothing to expose
+            host_config=host_config,
             detach=True,
         )
+        return self.client.containers.prepare_model({"Id": created["Id"]})
 
 
 def _execute(container, job: Job, user: str | None, mode: str) -> tuple[int | None, str | None]:
