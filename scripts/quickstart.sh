@@ -10,3 +10,5 @@ if [ "${1:-}" = "--lab" ]; then
   exec .venv/bin/jupyter lab --ip 127.0.0.1 notebooks/01_quickstart.ipynb
 fi
 .venv/bin/python scripts/execute_notebook.py notebooks/01_quickstart.ipynb
+echo "quickstart: done. Open the executed notebook with:"
+echo "  .venv/bin/jupyter lab --ip 127.0.0.1 notebooks/executed/01_quickstart.ipynb"
