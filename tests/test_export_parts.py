@@ -167,6 +167,7 @@ def test_run_isolated_child_error_comes_back_as_a_record():
     record = info.value.record
     assert record.type == "ValueError" and record.message == "inner"
     assert record.chain[0][0] == "KeyError" and "boom" in record.traceback
+    assert "in boom" in str(info.value)  # %tb shows the child's traceback
 
 
 # ---- pre-flight ----------------------------------------------------------------------------

@@ -56,7 +56,8 @@ class ChildFailed(Exception):
     """The forked export raised; ``record`` says what."""
 
     def __init__(self, record: ErrorRecord):
-        super().__init__(record.message)
+        # the child's own traceback as the message, so %tb shows where it really failed
+        super().__init__(record.traceback or record.message)
         self.record = record
 
 
