@@ -47,7 +47,7 @@ def _netron_figures(folder: Path) -> list[Figure]:
 
 
 def _graph_figures(folder: Path) -> list[Figure]:
-    import trt_magic.engine_graph as eg
+    import trt_magic.display.engine_graph as eg
 
     view = eg.engine_graph(RESNET50, PROFILE)
     source = view.dot_source()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import trt_magic.engine_graph as eg
+import trt_magic.display.engine_graph as eg
 from trt_magic.errors import ResultError, UsageError
 from trt_magic.results.run import Recorded, Run
 

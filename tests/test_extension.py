@@ -52,6 +52,9 @@ def test_magic_help_is_real(ipython_shell):
 def test_public_api_resolves():
     import trt_magic
 
+    assert sorted(trt_magic._API) == sorted(n for n in trt_magic.__all__ if n in trt_magic._API)
+    assert len(trt_magic._API) == len(trt_magic.__all__) - 3
+
     for name in trt_magic.__all__:
         if name.startswith("__"):
             continue

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import trt_magic.engine_graph as eg
+import trt_magic.display.engine_graph as eg
 from trt_magic import netron as views
 
 pytestmark = pytest.mark.browser

@@ -31,7 +31,7 @@ _API = {
     "ProfileEditor": "trt_magic.widgets",
     "netron_view": "trt_magic.netron",
     "netron_stop": "trt_magic.netron",
-    "engine_graph": "trt_magic.engine_graph",
+    "engine_graph": "trt_magic.display.engine_graph",
     # beyond one build
     "check_accuracy": "trt_magic.accuracy",
     "sweep": "trt_magic.sweep",
@@ -41,12 +41,34 @@ _API = {
     "TrtMagicError": "trt_magic.errors",
 }
 
-__all__ = sorted(_API) + ["load_ipython_extension", "unload_ipython_extension", "__version__"]
+__all__ = [  # the same names as _API (a test checks), spelled out for tools that read __all__
+    "ExportResult",
+    "ProfileEditor",
+    "ReplayRunner",
+    "Run",
+    "Settings",
+    "SimplifyResult",
+    "TrtMagicError",
+    "check_accuracy",
+    "compare",
+    "engine_graph",
+    "export_onnx",
+    "get_settings",
+    "load_run",
+    "netron_stop",
+    "netron_view",
+    "simplify_onnx",
+    "sweep",
+    "trtexec",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .accuracy import check_accuracy
     from .config import Settings, get_settings
-    from .engine_graph import engine_graph
+    from .display.engine_graph import engine_graph
     from .errors import TrtMagicError
     from .export import ExportResult, export_onnx
     from .netron import netron_stop, netron_view

@@ -17,14 +17,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import types
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingDependency, TrtMagicBug, TrtMagicError, UsageError
+from ..errors import MissingDependency, TrtMagicBug, TrtMagicError, UsageError
 
 PAGE_SIZE = 120
 MAX_INLINE_BYTES = 4_000_000
@@ -158,7 +156,7 @@ class EngineGraphView:
         return dataclasses.replace(self, first_page=page, _svgs=self._svgs)
 
     def _repr_html_(self) -> str:
-        from ._engine_graph_html import view_html
+        from .engine_graph_html import view_html
 
         return view_html(self)
 
@@ -191,7 +189,7 @@ def engine_graph(
         ResultError: the file is not layer info.
         GraphvizNotFound: ``dot`` is not installed.
     """
-    from .results.exports import is_detailed, read_bindings, read_layer_info, read_profile
+    from ..results.exports import is_detailed, read_bindings, read_layer_info, read_profile
 
     source, profile = _sources(run_or_layer_info_path, profile)
     if not isinstance(page_size, int) or page_size < 1:
@@ -236,7 +234,7 @@ def _sources(target: Any, profile: Any) -> tuple[Path, Any]:
             )
         return Path(files["layer_info"]), profile if profile is not None else files.get("profile")
     if isinstance(target, (str, os.PathLike)):
-        from .config import get_settings
+        from ..config import get_settings
 
         return get_settings().resolve_path(target), profile
     raise UsageError(
@@ -423,14 +421,3 @@ def _dot_source(view: EngineGraphView, page: int) -> str:
 def _edge(src: str, dst: str, tensor: Any) -> str:
     label = escape(tensor_label(tensor))
     return f'  {src} -> {dst} [label=" {label}", tooltip="{escape(tensor.name)}"];'
-
-
-class _CallableModule(types.ModuleType):
-    """``trt_magic.engine_graph`` names both this module and the public function. Whoever
-    imports the module first makes the package attribute the module; calling it still works."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> EngineGraphView:
-        return engine_graph(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
