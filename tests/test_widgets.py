@@ -527,3 +527,16 @@ def test_static_model_has_no_shape_flags(tmp_path, monkeypatch):
     editor = ProfileEditor("static.onnx", image=OLD_IMAGE)
     assert not any("Shapes=" in a for a in editor.args)
     assert editor.shapes.links == {} and editor.shapes.box("x", 1, "opt").disabled
+
+
+@pytest.mark.docker
+def test_no_gpu_runtime_is_explained_in_the_panel(tmp_path, docker_settings, trtexec_image):
+    """--gpus on a daemon without the NVIDIA runtime: the hint shows in the panel, no crash."""
+    make_model(tmp_path / "two.onnx")
+    editor = ProfileEditor("two.onnx", image=trtexec_image, gpus="all")
+    editor.panel.build_button.click()
+    editor.panel.thread.join(60)
+    status = editor.panel.status.value
+    assert "NVIDIA Container Toolkit" in status, status
+    assert "crashed" not in status and editor.panel.runs == []
+    assert not editor.panel.build_button.disabled

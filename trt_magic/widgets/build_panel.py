@@ -137,7 +137,7 @@ class BuildPanel:
             if len(self.runs) > 1:
                 self._show_comparison([name for name, _ in jobs][: len(self.runs)])
         except TrtMagicError as exc:
-            self._show_status(f"{exc.message}" + (f"<br>hint: {exc.hint}" if exc.hint else ""))
+            self._show_status(exc.message + (f"\nhint: {exc.hint}" if exc.hint else ""))
         except Exception:  # a bug: keep the traceback where the user sees it
             self._line(traceback.format_exc())
             self._show_status("The build crashed (traceback in the log).", "#d62728")
@@ -184,7 +184,9 @@ class BuildPanel:
             self.result.value += f"<p style='color:#d62728'>{html.escape(str(exc))}</p>"
 
     def _show_status(self, text: str, color: str = "#d62728") -> None:
-        self.status.value = f"<span style='color:{color}'>{text}</span>"
+        """Show plain ``text`` (escaped here; new lines kept)."""
+        body = html.escape(text).replace("\n", "<br>")
+        self.status.value = f"<span style='color:{color}'>{body}</span>"
 
     def _set_running(self, running: bool) -> None:
         self.build_button.disabled = running
