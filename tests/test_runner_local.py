@@ -113,3 +113,13 @@ def test_failed_run_names_the_replacement_flag(stub):
     assert run.status == "failed"
     assert any("--memPoolSize=workspace:1024" in n for n in run.notes)
     assert any("--skipInference" in n for n in run.notes)
+
+
+def test_failed_run_lists_only_files_that_exist(stub):
+    _onnx(stub, "fail.onnx")
+    run = trtexec(
+        "--onnx=fail.onnx --saveEngine=f.plan --exportProfile=p.json",
+        backend="local",
+        display=False,
+    )
+    assert set(run.files) == {"onnx", "log"}  # the failed build wrote no engine, no profile

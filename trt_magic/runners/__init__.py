@@ -150,7 +150,9 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
 
 
 def _finish(run: Run, job: Job, identity: str, cache_dir: Path) -> Run:
-    if job.sink.log_path is not None:
+    # only files that exist: a failed or stopped build has no engine, whatever the flags said
+    run.files = {kind: path for kind, path in run.files.items() if Path(path).exists()}
+    if job.sink.log_path is not None and job.sink.log_path.exists():
         run.files["log"] = job.sink.log_path
     if job.sink.device and run.status == "passed":
         _name_timing_cache(run, job, identity, cache_dir)

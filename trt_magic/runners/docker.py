@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import shutil
 import socket
 import tarfile
 import threading
@@ -389,6 +390,9 @@ def _fetch_outputs(container, job: Job) -> None:
             if member is None:
                 continue
             tmp = target.with_name(f".{target.name}.copy-{os.getpid()}")
-            with tar.extractfile(member) as src, open(tmp, "wb") as dst:
-                dst.write(src.read())
-            os.replace(tmp, target)
+            try:
+                with tar.extractfile(member) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
