@@ -250,6 +250,11 @@ def test_state_is_saved_and_restored(model):
     assert json.loads(state.read_text())["spec"]["opt_level"] == 2
     assert "-1," not in state.read_text()
     assert not list(model.parent.glob(".tmp-*"))
+    # the saved image comes back unless one is given
+    again.options.image.value = "registry.local/tensorrt:custom"
+    again.shapes.box("images", 0, "min").value = 1
+    assert ProfileEditor("two.onnx").options.image.value == "registry.local/tensorrt:custom"
+    assert editor_for(model).options.image.value == OLD_IMAGE
     fresh = editor_for(model, trt_version="10.16.1", restore=False)
     assert "--bf16" not in fresh.args
 

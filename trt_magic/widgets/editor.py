@@ -73,21 +73,28 @@ class ProfileEditor:
         self.shapes = ShapeForm(model, on_change=self.refresh)
         self.options = OptionsForm(image or settings.image, trt_version, on_change=self.refresh)
         self._spec = BuildSpec(self.onnx, profile=model)
-        saved = spec or (self._read_state() if restore else None)
+        # an explicit spec wins over the saved state, an explicit image over the saved image
+        saved = spec or (self._read_state(keep_image=image is not None) if restore else None)
         if saved is not None:
             self.load(saved)
         self.preview = w.HTML()
         self.preview.add_class("trt-preview")
-        self.notes_view = w.HTML(
-            "".join(f"<div style='color:#b26b00'>note: {html.escape(n)}</div>" for n in self.notes)
-        )
         self.panel = BuildPanel(self, runner=runner)
-        self.widget = w.VBox(
+        self.widget = self._layout()
+        self._ready = True
+        self.refresh()
+
+    def _layout(self) -> w.VBox:
+        notes = "".join(
+            f"<div style='color:#b26b00'>note: {html.escape(n)}</div>" for n in self.notes
+        )
+        self.notes_view = w.HTML(notes)
+        title = (
+            f"<h3 style='margin:4px 0'>TensorRT build of <code>{html.escape(self.onnx)}</code></h3>"
+        )
+        box = w.VBox(
             [
-                w.HTML(
-                    "<h3 style='margin:4px 0'>TensorRT build of "
-                    f"<code>{html.escape(self.onnx)}</code></h3>"
-                ),
+                w.HTML(title),
                 self.notes_view,
                 self.shapes.widget,
                 self.options.widget,
@@ -95,9 +102,8 @@ class ProfileEditor:
                 self.panel.widget,
             ]
         )
-        self.widget.add_class("trt-profile-editor")
-        self._ready = True
-        self.refresh()
+        box.add_class("trt-profile-editor")
+        return box
 
     # -- the flags ---------------------------------------------------------------------------
     def current(self) -> BuildSpec:
@@ -190,10 +196,10 @@ class ProfileEditor:
             return None
         return self.state_path
 
-    def _read_state(self) -> BuildSpec | None:
+    def _read_state(self, keep_image: bool = False) -> BuildSpec | None:
         try:
             data = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if data.get("image"):
+            if data.get("image") and not keep_image:
                 self.options.image.value = data["image"]
             return BuildSpec.from_dict(data["spec"])
         except FileNotFoundError:
