@@ -433,3 +433,18 @@ def test_pull_shows_progress_and_returns_the_id(monkeypatch):
     assert ensure_image(client, "nvcr.io/nvidia/tensorrt:23.04-py3", notes.append) == "sha256:feed"
     assert notes[0].startswith("image nvcr.io/nvidia/tensorrt:23.04-py3 is not on this Docker host")
     assert any("pull:" in n for n in notes)
+
+
+def test_copy_transfer_on_a_local_daemon(tmp_path, trtexec_image):
+    onnx = _onnx(tmp_path)
+    run = trtexec(
+        "--onnx=model.onnx --saveEngine=out/e.plan --exportTimes=out/t.json",
+        image=trtexec_image,
+        gpus="none",
+        transfer="copy",
+        display=False,
+    )
+    assert run.status == "passed" and any("copied in and out" in n for n in run.notes)
+    assert (tmp_path / "out/e.plan").read_bytes() == onnx.read_bytes()
+    assert run.files["times"].stat().st_size > 0
+    assert not list((tmp_path / "out").glob(".*"))  # no temporary file left
