@@ -52,6 +52,30 @@ class SweepHandle:
         """Stop the sweep: running containers are stopped, queued variants are cancelled."""
         self.scheduler.cancel.set()
 
+    def start(self, axes: Axes, search: str, per_slot: bool) -> None:
+        """Queue the first variants and run them (then ``mixed``'s second phase) in a thread."""
+        sched = self.scheduler
+        slots = [(s.host, s.gpu) for s in sched.slots]
+        variants = expand(axes, search)
+        variants = pin_to_slots(variants, slots) if per_slot else variants
+        sched.add(variants, pins=_resume_pins(Path(self.result.outdir), variants, sched.slots))
+
+        def body() -> None:
+            try:
+                sched.run()
+                if search != "mixed" or sched.cancel.is_set():
+                    return
+                scores = {r.variant: _score(r) for r in sched.rows}
+                more = mixed_second_phase(axes, scores, [r.variant for r in sched.rows])
+                if more:
+                    sched.add(pin_to_slots(more, slots) if per_slot else more, phase=2)
+                    sched.run()
+            except BaseException as exc:  # reported by wait()
+                self.error = exc
+
+        self._thread = threading.Thread(target=body, name="trt_magic sweep", daemon=True)
+        self._thread.start()
+
     def wait(self, timeout: float | None = None) -> SweepResult:
         """Block until the sweep ends (or ``timeout`` seconds); return the result."""
         if self._thread is not None:
@@ -90,22 +114,20 @@ def start_sweep(
 
     ``on_change(result, row)`` is called from worker threads after each row changes state.
     """
-    onnx = Path(onnx)
-    if not onnx.is_file():
-        raise UsageError(f"the ONNX model {onnx} does not exist.", hint="export it first")
-    axes = Axes.build(precisions, profiles, opt_levels, images, routes)
-    variants = expand(axes, search)
-    slots = _slots(hosts, gpus)
-    if per_slot:
-        variants = pin_to_slots(variants, [(s.host, s.gpu) for s in slots])
     from ..config import get_settings
 
     settings = get_settings()
+    onnx = Path(onnx)
+    if not onnx.is_file():
+        raise UsageError(f"the ONNX model {onnx} does not exist.", hint="export it first")
     if check_accuracy and (backend or settings.backend) == "replay":
         raise UsageError(
             "check_accuracy needs engines to run, and the replay backend has none.",
             hint="sweep with backend='docker' (a GPU host) or drop check_accuracy",
         )
+    axes = Axes.build(precisions, profiles, opt_levels, images, routes)
+    expand(axes, search)  # checks search before anything starts
+    slots = _slots(hosts, gpus)
     base = Path(outdir) if outdir else settings.resolve_path(f"{onnx.stem}_sweep")
     base.mkdir(parents=True, exist_ok=True)
     result = SweepResult(str(onnx), search, slots, outdir=str(base))
@@ -119,26 +141,9 @@ def start_sweep(
             on_change(result, row)
 
     scheduler = Scheduler(slots, work, changed, cancel)
-    scheduler.add(variants, pins=_resume_pins(base, variants, slots))
     result.rows = scheduler.rows
     handle = SweepHandle(result, scheduler)
-
-    def body() -> None:
-        try:
-            scheduler.run()
-            if search == "mixed" and not scheduler.cancel.is_set():
-                scores = {r.variant: _score(r) for r in scheduler.rows}
-                more = mixed_second_phase(axes, scores, [r.variant for r in scheduler.rows])
-                if per_slot:
-                    more = pin_to_slots(more, [(s.host, s.gpu) for s in slots])
-                if more:
-                    scheduler.add(more, phase=2)
-                    scheduler.run()
-        except BaseException as exc:  # reported by wait()
-            handle.error = exc
-
-    handle._thread = threading.Thread(target=body, name="trt_magic sweep", daemon=True)
-    handle._thread.start()
+    handle.start(axes, search, per_slot)
     return handle
 
 
@@ -164,7 +169,7 @@ def sweep(onnx: str | Path, *, display: bool = True, **options: Any) -> SweepRes
             an engine out of tolerance fails its row and leaves the Pareto front.
         backend, timeout, cache: passed to the runner (``cache`` makes a sweep resumable:
             finished variants come from the engine cache).
-        outdir: where each variant's files go (default ``<model>_sweep/`` beside the workdir).
+        outdir: where each variant's files go (default ``<model>_sweep/`` in the workdir).
         cancel: a ``threading.Event`` that stops the sweep when set.
         display: one live table in the notebook (printed lines elsewhere).
 
