@@ -236,7 +236,7 @@ def test_pinned_variants_wait_for_their_slot():
         assert label.endswith(f"{slot.host}-gpu0")
 
 
-def test_result_table_html_and_best():
+def test_result_table_html_and_best(tmp_path):
     slots = [Slot(None, "0")]
     sched, _ = _scheduler(slots, _FakeBuild(seconds=0))
     sched.add(full_variants(_axes(opt_levels=[3])))
@@ -259,6 +259,8 @@ def test_result_table_html_and_best():
     assert list(result.pareto["precision"]) == ["fp16", "best"]
     html = render_html(result)
     assert "3/3 done" in html and "onclick" in html and "Pareto" in html
+    page = result.to_html(tmp_path / "sweep.html").read_text()
+    assert page.startswith("<!doctype html>") and html in page
 
 
 def test_sweep_rejects_a_missing_model(tmp_path):

@@ -117,6 +117,19 @@ class SweepResult:
             out[r.status] = out.get(r.status, 0) + 1
         return out
 
+    def to_html(self, path: str | Path) -> Path:
+        """Write the table as a standalone HTML page (sortable); return its path."""
+        path = Path(path)
+        page = (
+            "<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>sweep {html.escape(Path(self.onnx).name)}</title></head><body>"
+            f"{render_html(self)}</body></html>"
+        )
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)  # never a half-written page
+        return path
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
         return (
