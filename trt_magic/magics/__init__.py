@@ -27,7 +27,10 @@ class TrtMagic(Magics, config.Settings):
     onnx_simplify = line_cell_magic("onnx_simplify")(_simplify.onnx_simplify)
 
 
-MAGIC_NAMES = {"cell": ["onnx_export"], "line": ["trtexec", "trt_profile", "netron", "onnx_simplify"]}
+MAGIC_NAMES = {
+    "cell": ["onnx_export"],
+    "line": ["trtexec", "trt_profile", "netron", "onnx_simplify"],
+}
 
 
 def load(ipython) -> TrtMagic:
@@ -43,8 +46,9 @@ def load(ipython) -> TrtMagic:
 def unload(ipython) -> None:
     """Remove what :func:`load` registered."""
     manager = ipython.magics_manager
+    names = [name for kind_names in MAGIC_NAMES.values() for name in kind_names]
     for kind in ("line", "cell"):
-        for name in ("onnx_export", "trtexec", "trt_profile", "netron", "onnx_simplify"):
+        for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop("TrtMagic", None)
     ipython.configurables[:] = [c for c in ipython.configurables if type(c).__name__ != "TrtMagic"]
