@@ -114,7 +114,12 @@ def test_binder_environment_imports_everything_the_notebooks_import(tmp_path):
         "        importlib.import_module(module + '.' + name)\n"
         "import torch\n"
         "assert torch.version.cuda is None, 'Binder must get the CPU build of torch'\n"
-        "import IPython, ipywidgets, netron, onnx, onnxruntime, pandas, jupyter_server_proxy\n"
+        "import IPython, ipywidgets, netron, onnx, onnxruntime, onnxslim, pandas\n"
+        "import jupyter_server_proxy, trt_magic.export, trt_magic.netron\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_line_magic('load_ext', 'trt_magic')\n"
+        "assert 'onnx_export' in shell.magics_manager.magics['cell']\n"
         "print('ok', sys.prefix)\n"
     )
     check = subprocess.run(
