@@ -37,8 +37,8 @@ def _setup(tmp: Path):
 def run() -> list[Figure]:
     from trt_magic.config import get_settings
     from trt_magic.runners import trtexec
-    from trt_magic.sweep import sweep
-    from trt_magic.sweep.variants import Axes, full_variants
+    from trt_magic.sweeps import sweep
+    from trt_magic.sweeps.variants import Axes, full_variants
 
     settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="bench_sweep-") as tmp:

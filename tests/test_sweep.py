@@ -11,10 +11,10 @@ import pytest
 
 from trt_magic.errors import UsageError
 from trt_magic.spec import ShapeProfile, ShapeRange
-from trt_magic.sweep import start_sweep, sweep
-from trt_magic.sweep.result import SweepResult, render_html
-from trt_magic.sweep.scheduler import Row, Scheduler, Slot
-from trt_magic.sweep.variants import (
+from trt_magic.sweeps import start_sweep, sweep
+from trt_magic.sweeps.result import SweepResult, render_html
+from trt_magic.sweeps.scheduler import Row, Scheduler, Slot
+from trt_magic.sweeps.variants import (
     Axes,
     Variant,
     as_profile,
@@ -577,7 +577,7 @@ def test_sweep_is_callable_in_every_import_order(tmp_path):
     import sys
 
     code = (
-        "import trt_magic.sweep\n"  # imports the package first: trt_magic.sweep is the module
+        "import trt_magic.sweeps\n"  # the package first: it must not shadow the function
         "from trt_magic import sweep\n"
         "from types import SimpleNamespace as NS\n"
         f"onnx = {str(tmp_path / 'm.onnx')!r}\n"
@@ -626,7 +626,7 @@ def test_the_html_table_sorts_on_a_header_click(chromium_path):
 def test_notebook_view_updates_one_display_in_place(monkeypatch):
     import IPython.display
 
-    from trt_magic.sweep.result import SweepView
+    from trt_magic.sweeps.result import SweepView
 
     shown, updates = [], []
 

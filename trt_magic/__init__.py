@@ -34,7 +34,7 @@ _API = {
     "engine_graph": "trt_magic.display.engine_graph",
     # beyond one build
     "check_accuracy": "trt_magic.accuracy",
-    "sweep": "trt_magic.sweep",
+    "sweep": "trt_magic.sweeps",
     # configuration and errors
     "Settings": "trt_magic.config",
     "get_settings": "trt_magic.config",
@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .runners import trtexec
     from .runners.replay import ReplayRunner
     from .simplify import SimplifyResult, simplify_onnx
-    from .sweep import sweep
+    from .sweeps import sweep
     from .widgets import ProfileEditor
 
 

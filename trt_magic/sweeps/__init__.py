@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 import time
-import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -332,19 +330,3 @@ def _resume_pins(base: Path, variants: list[Variant], slots: list[Slot]) -> dict
         if v.slot is None and slot in slots:
             pins[v] = slot
     return pins
-
-
-class _CallableModule(types.ModuleType):
-    """Calling the ``trt_magic.sweep`` module calls :func:`sweep`.
-
-    ``trt_magic.sweep`` names both this package and the public function. Python sets the package
-    attribute to the module whenever the module is imported (``import trt_magic.sweep``, or any
-    ``from trt_magic.sweep import ...``), so ``from trt_magic import sweep`` can hand out the
-    module; making the module callable keeps ``sweep(onnx, ...)`` working in every import order.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SweepResult:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
