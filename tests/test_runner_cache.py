@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from trt_magic.commandline.command import plan_paths
 from trt_magic.results.run import Run
 from trt_magic.runners.cache import EngineCache, gpu_label, learn_gpu, run_key, timing_cache_path
-from trt_magic.trtexec.command import plan_paths
 
 
 def _plan(tmp_path: Path, args: list[str]):

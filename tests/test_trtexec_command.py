@@ -6,14 +6,14 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from trt_magic.errors import UsageError
-from trt_magic.trtexec.command import (
+from trt_magic.commandline.command import (
     docker_run_command,
     flag_value,
     format_command,
     plan_paths,
     split_args,
 )
+from trt_magic.errors import UsageError
 
 
 def test_split_pasted_command():

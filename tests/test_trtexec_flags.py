@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trt_magic.trtexec import flags
+from trt_magic.commandline import flags
 
 
 @pytest.mark.parametrize("version", sorted(flags.HELP_FILES))

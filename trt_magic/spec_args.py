@@ -12,9 +12,9 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .commandline.command import split_args
 from .errors import UsageError
 from .spec import ALWAYS, BuildSpec, Precision, ShapeProfile, ShapeRange, parse_shapes
-from .trtexec.command import split_args
 
 FLAG_PRECISION = {p.value: p for p in Precision if p.value}
 

@@ -54,8 +54,8 @@ def _check_accuracy(run, flags, opts) -> None:
     from IPython.display import display
 
     from ..accuracy import check_accuracy
+    from ..commandline.command import flag_value
     from ..errors import UsageError
-    from ..trtexec.command import flag_value
 
     onnx = flag_value(flags, "--onnx")
     if not onnx:

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..commandline.command import PathPlan, flag_value, plan_paths, split_args
+from ..commandline.flags import check_flags
 from ..config import BACKENDS, get_settings
 from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
-from ..trtexec.command import PathPlan, flag_value, plan_paths, split_args
-from ..trtexec.flags import check_flags
 from .base import Job, LogSink
 
 __all__ = ["trtexec", "choose_backend"]
@@ -109,7 +109,7 @@ def _check_backend(backend: str, timeout: float | None) -> str:
 
 
 def _root():
-    from ..trtexec.command import CONTAINER_ROOT
+    from ..commandline.command import CONTAINER_ROOT
 
     return CONTAINER_ROOT
 
@@ -157,7 +157,7 @@ def _finish(run: Run, job: Job, identity: str, cache_dir: Path) -> Run:
     if job.sink.device and run.status == "passed":
         _name_timing_cache(run, job, identity, cache_dir)
     if run.status == "failed":
-        from ..trtexec.flags import replacement_for
+        from ..commandline.flags import replacement_for
 
         for arg in job.args:
             rep = replacement_for(arg)

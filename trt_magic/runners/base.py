@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..commandline.command import PathPlan
 from ..display.live import LiveLog, line_level
 from ..results.run import Run
-from ..trtexec.command import PathPlan
 
 
 @dataclass

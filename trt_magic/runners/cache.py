@@ -19,9 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
+from ..commandline.command import PathPlan
+from ..commandline.flags import FILE_FLAGS, split_flag
 from ..results.run import Run
-from ..trtexec.command import PathPlan
-from ..trtexec.flags import FILE_FLAGS, split_flag
 
 _hashes: dict[tuple[str, int, int], str] = {}
 

@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
+from ..commandline.command import docker_run_command, format_command
 from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
-from ..trtexec.command import docker_run_command, format_command
 from .base import Job, new_run, settle_outputs, status_for, summarize
 
 LABEL = "trt_magic"

@@ -15,9 +15,9 @@ import subprocess
 import threading
 import time
 
+from ..commandline.command import format_command
 from ..errors import RunnerError
 from ..results.run import Run
-from ..trtexec.command import format_command
 from .base import Job, new_run, settle_outputs, status_for, summarize
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..commandline.flags import split_flag
 from ..results.run import Recorded, Run
-from ..trtexec.flags import split_flag
 from .base import Job, new_run, status_for, summarize
 
 RECORDED_DIR = Path(__file__).parent.parent / "data" / "recorded"

@@ -267,8 +267,8 @@ class _Work:
 
     def _require_route_flag(self, options: dict) -> None:
         """Fail the variant early when the image's trtexec has no ``--tuneBuildRoutes``."""
+        from ..commandline.flags import flag_known
         from ..tensorrt import tensorrt_version_for_image
-        from ..trtexec.flags import flag_known
 
         image = options["image"]
         key = (image, options["docker_host"])

@@ -20,8 +20,8 @@ def docker_line(args: Sequence[str], image: str, gpus: str = "all") -> str:
     Built by the runner's own ``trtexec/command.py`` (the mounts and container paths a run
     uses), with ``--user`` so the engine and JSON files stay the user's, not root's.
     """
+    from ..commandline.command import docker_run_command, format_command, plan_paths
     from ..config import get_settings
-    from ..trtexec.command import docker_run_command, format_command, plan_paths
 
     plan = plan_paths(list(args), get_settings().resolve_path, temp_engines=False)
     user = f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else None

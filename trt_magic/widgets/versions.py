@@ -1,6 +1,6 @@
 """Which precisions and options the target TensorRT version knows (for enabling toggles).
 
-Asks ``trt_magic.trtexec.flags.flag_known`` (built from the real ``--help`` texts); when that
+Asks ``trt_magic.commandline.flags.flag_known`` (built from the real ``--help`` texts); when that
 cannot answer, falls back to the first versions seen in those texts
 (tests/data/trtexec/help-trtexec-{8.6.1,10.0.1,10.6.0,10.16.1}.txt, checked by
 tests/test_widgets.py).
@@ -36,7 +36,7 @@ def flag_available(flag: str, trt_version: str | None) -> bool:
     if not trt_version:
         return True
     try:
-        from ..trtexec.flags import flag_known
+        from ..commandline.flags import flag_known
 
         return bool(flag_known(flag, trt_version))
     except Exception:  # flags.py absent or unable to answer: use what the help texts showed
