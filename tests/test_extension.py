@@ -59,3 +59,19 @@ def test_public_api_resolves():
         if name.startswith("__"):
             continue
         assert getattr(trt_magic, name) is not None, name
+
+
+def test_no_submodule_shadows_a_public_name():
+    """Importing a submodule sets it as a package attribute; none may share a public API name."""
+    import importlib
+    import pkgutil
+
+    import trt_magic
+
+    for info in pkgutil.walk_packages(trt_magic.__path__, "trt_magic."):
+        if info.name.endswith(".worker"):
+            continue
+        importlib.import_module(info.name)
+    for name in trt_magic._API:
+        value = getattr(trt_magic, name)
+        assert not isinstance(value, type(trt_magic)), f"trt_magic.{name} is a module"
