@@ -95,4 +95,4 @@ def _measure(exporter: str, opset: int, rounds: int) -> list[Figure]:
 
 
 def run() -> list[Figure]:
-    return _measure("torchscript", 17, rounds=11) + _measure("dynamo", 18, rounds=4)
+    return _measure("torchscript", 17, rounds=11) + _measure("dynamo", 18, rounds=8)
