@@ -175,14 +175,19 @@ def _export_checked(
         ctx.call.path = str(tmpdir / ctx.target.name)
         traced = _run_export(ctx, timeout)
         t0 = time.perf_counter()
-        if ctx.call.output_names is None and traced:
-            checks.rename_outputs(Path(ctx.call.path), traced)
+        path = Path(ctx.call.path)
         if ctx.call.external_data:
-            checks.ensure_external_data(Path(ctx.call.path))
+            checks.ensure_external_data(path)
             ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
-        if ctx.call.exporter == "dynamo":  # TorchScript's dynamic_axes names the dims already
-            checks.rename_dims(Path(ctx.call.path), ctx.call.dynamic)
-        model, warns = checks.load_checked(Path(ctx.call.path), check)
+        model = checks.load_graph(path)  # once: a ResNet-18's weights are 45 MB inline
+        renamed = bool(
+            ctx.call.output_names is None and traced and checks.rename_outputs(model, traced)
+        )
+        if ctx.call.exporter == "dynamo" and checks.rename_dims(model, ctx.call.dynamic):
+            renamed = True  # the dynamo exporter names them s77...: the -d names instead
+        if renamed:
+            checks.save_graph(model, path)
+        model, warns = checks.load_checked(path, check, model)
         ctx.warnings += warns
         histogram = checks.op_histogram(model)
         inputs, outputs = checks.signature(model)

@@ -42,15 +42,29 @@ class Parity:
         return f"{self.sample} / {self.output}: max abs {self.max_abs:.3g}, max rel {self.max_rel:.3g} {verdict}"
 
 
-def load_checked(path: Path, check: bool) -> tuple[object, list[str]]:
-    """Load the graph (weights stay on disk), run the checker and shape inference when ``check``.
+def load_graph(path: Path):
+    """The ModelProto of ``path``; external weights stay on disk."""
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False)
+
+
+def save_graph(model, path: Path) -> None:
+    """Write ``model`` back (external data references are kept as they are)."""
+    import onnx
+
+    onnx.save_model(model, str(path))
+
+
+def load_checked(path: Path, check: bool, model=None) -> tuple[object, list[str]]:
+    """Load the graph (unless given), run the checker and shape inference when ``check``.
 
     Returns the model (shape-inferred when that worked) and warnings.
     """
     import onnx
 
     warnings: list[str] = []
-    model = onnx.load(str(path), load_external_data=False)
+    model = load_graph(path) if model is None else model
     if not check:
         return model, warnings
     try:
@@ -149,17 +163,14 @@ def compare(label: str, name: str, ref, out, rtol: float, atol: float) -> Parity
     return Parity(label, name, float(np.nanmax(diff)), float(np.nanmax(rel)), ok)
 
 
-def rename_dims(path: Path, dynamic: dict[str, dict[int, str]]) -> dict[str, str]:
+def rename_dims(model, dynamic: dict[str, dict[int, str]]) -> dict[str, str]:
     """Give the graph's symbolic dims the ``-d`` names (the dynamo exporter writes ``s77``).
 
     Renames whole tokens inside expressions too (``2*s77`` -> ``2*batch``) across inputs,
-    outputs and value_info. Returns the renaming that was applied (empty: nothing to do).
+    outputs and value_info, in ``model``. Returns the renaming applied (empty: nothing to do).
     """
     import re
 
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
     graph_inputs = {v.name: v for v in model.graph.input}
     mapping: dict[str, str] = {}
     for name, axes in dynamic.items():
@@ -178,7 +189,6 @@ def rename_dims(path: Path, dynamic: dict[str, dict[int, str]]) -> dict[str, str
         for d in value.type.tensor_type.shape.dim:
             if d.dim_param:
                 d.dim_param = token.sub(lambda m: mapping[m.group(1)], d.dim_param)
-    onnx.save_model(model, str(path))
     return mapping
 
 
@@ -201,15 +211,12 @@ def ensure_external_data(path: Path) -> bool:
     return True
 
 
-def rename_outputs(path: Path, names: list[str]) -> bool:
+def rename_outputs(model, names: list[str]) -> bool:
     """Name the graph outputs ``names`` (the flattened forward outputs), in order.
 
     Used when the export ran without output names (no reference forward was needed). Returns
-    True when it rewrote the file.
+    True when it changed ``model``.
     """
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
     current = [o.name for o in model.graph.output]
     taken = {i.name for i in model.graph.input} | {i.name for i in model.graph.initializer}
     if current == names or len(current) != len(names) or len(set(names)) != len(names):
@@ -222,7 +229,6 @@ def rename_outputs(path: Path, names: list[str]) -> bool:
         node.input[:] = [mapping.get(i, i) for i in node.input]
     for value in [*model.graph.output, *model.graph.value_info]:
         value.name = mapping.get(value.name, value.name)
-    onnx.save_model(model, str(path))
     return True
 
 
