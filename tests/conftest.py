@@ -54,6 +54,22 @@ def chromium_path() -> str:
     return path
 
 
+#: how every browser test starts Debian's chromium: no sandbox as root, and no background
+#: connections (this machine's closed network refuses them, many at a time)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """One headless Debian chromium for the whole session, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
 def ipython_shell():
     """A fresh in-process IPython shell with trt_magic loaded; unloaded afterwards."""

@@ -10,7 +10,6 @@ from trt_magic.results import compare, load_run
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 THEMES = {"light": ("#ffffff", "#000000"), "dark": ("#111111", "#d9d9d9")}  # JupyterLab's
 
 # contrast of each element's own text against the first opaque background behind it
@@ -32,16 +31,6 @@ CONTRAST_JS = """
   return out;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _views() -> dict[str, str]:

@@ -592,9 +592,7 @@ def test_sweep_is_callable_in_every_import_order(tmp_path):
 
 
 @pytest.mark.browser
-def test_the_html_table_sorts_on_a_header_click(chromium_path):
-    from playwright.sync_api import sync_playwright
-
+def test_the_html_table_sorts_on_a_header_click(browser):
     slots = [Slot(None, "0")]
     sched, _ = _scheduler(slots, _FakeBuild(seconds=0))
     sched.add(full_variants(_axes(opt_levels=[3])))
@@ -602,10 +600,8 @@ def test_the_html_table_sorts_on_a_header_click(chromium_path):
     for r, (lat, size) in zip(sched.rows, [(3.0, 40.0), (1.5, 20.0), (1.0, 25.0)], strict=True):
         r.run.summary = {"gpu_compute_median_ms": lat, "engine_size_mib": size}
     html = render_html(SweepResult("m.onnx", "full", slots, rows=sched.rows))
-    args = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=args)
-        page = browser.new_page()
+    page = browser.new_page()
+    try:
         page.set_content(html)
 
         def order():
@@ -620,7 +616,8 @@ def test_the_html_table_sorts_on_a_header_click(chromium_path):
         assert order() == ["fp32", "fp16", "best"]
         page.click("th:has-text('engine_mib')")
         assert order() == ["fp16", "best", "fp32"]
-        browser.close()
+    finally:
+        page.close()
 
 
 def test_notebook_view_updates_one_display_in_place(monkeypatch):

@@ -16,17 +16,6 @@ pytestmark = pytest.mark.browser
 
 DATA = Path(__file__).parent / "data"
 IMG = Path(__file__).parent.parent / "docs" / "img"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -170,18 +170,12 @@ def open_and_run(page, lab, notebook: str):
 
 
 @pytest.fixture
-def page(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        finally:
-            browser.close()
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 @pytest.mark.browser
