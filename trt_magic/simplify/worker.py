@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -135,6 +136,8 @@ def handle(request: dict, started_method=lambda: None) -> dict:
 
 
 def main() -> int:
+    # Ctrl-C in the notebook reaches the whole process group; the parent decides (it kills us)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # every later print, Python or C, lands in the log
     for line in sys.stdin:
