@@ -241,3 +241,28 @@ def test_diagnose_constraint_and_data_dependent_texts():
     )
     err = hints.diagnose(text, CTX)
     assert err.message.endswith("at model.py:6 `if x.sum() > 0: return x * 2`")
+
+
+def test_graph_only_load_matches_onnx_load(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from trt_magic.export import checks
+
+    np = pytest.importorskip("numpy")
+    weight = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["out"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 64])],
+        [weight],
+    )
+    path = tmp_path / "m.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    light, full = checks.load_graph_only(path), onnx.load(str(path))
+    assert checks.signature(light) == checks.signature(full)
+    assert checks.op_histogram(light) == {"MatMul": 1, "Relu": 1} and checks.opset_of(light) == 17
+    init = light.graph.initializer[0]
+    assert (init.name, list(init.dims), init.data_type) == ("w", [64, 64], TensorProto.FLOAT)
+    assert not init.raw_data and light.ByteSize() < full.ByteSize() / 50

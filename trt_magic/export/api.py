@@ -179,15 +179,8 @@ def _export_checked(
         if ctx.call.external_data:
             checks.ensure_external_data(path)
             ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
-        model = checks.load_graph(path)  # once: a ResNet-18's weights are 45 MB inline
-        renamed = bool(
-            ctx.call.output_names is None and traced and checks.rename_outputs(model, traced)
-        )
-        if ctx.call.exporter == "dynamo" and checks.rename_dims(model, ctx.call.dynamic):
-            renamed = True  # the dynamo exporter names them s77...: the -d names instead
-        if renamed:
-            checks.save_graph(model, path)
-        model, warns = checks.load_checked(path, check, model)
+        model = _renamed_graph(ctx, path, traced)
+        model, warns = checks.load_checked(path, check, None if check else model)
         ctx.warnings += warns
         histogram = checks.op_histogram(model)
         inputs, outputs = checks.signature(model)
@@ -218,6 +211,28 @@ def _check_target(target: Path) -> None:
         raise hints.unwritable(target, exc.strerror or str(exc)) from None
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise hints.unwritable(target, f"no write permission in {target.parent}")
+
+
+def _renamed_graph(ctx: _Context, path: Path, traced: list[str]):
+    """The graph without weights (all the interface and pre-flight need), named as asked.
+
+    Renaming is tried on that light copy first; only when something changed is the whole file
+    loaded, renamed the same way and saved (the dynamo exporter's ``s77`` dims, typically).
+    """
+
+    def rename(model) -> bool:
+        changed = bool(ctx.call.output_names is None and traced)
+        changed = changed and checks.rename_outputs(model, traced)
+        if ctx.call.exporter == "dynamo" and checks.rename_dims(model, ctx.call.dynamic):
+            changed = True
+        return changed
+
+    graph = checks.load_graph_only(path)
+    if rename(graph):
+        full = checks.load_graph(path)
+        rename(full)
+        checks.save_graph(full, path)
+    return graph
 
 
 def _temp_dir(target: Path) -> Path:
