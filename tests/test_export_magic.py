@@ -108,3 +108,15 @@ def test_help_lists_every_option(ipython_shell):
                 "--exporter", "--submodule", "--no-check", "--rtol", "--atol", "--timeout",
                 "--netron", "--name", "--simplify"):  # fmt: skip
         assert opt in doc, opt
+
+
+def test_line_form_exports_an_existing_model(ipython_shell, tmp_path):
+    """``%onnx_export --model net`` (no cell) exports a model defined earlier."""
+    import torch
+
+    ipython_shell.user_ns["net"] = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    out = tmp_path / "line.onnx"
+    result = ipython_shell.run_line_magic(
+        "onnx_export", f"--model net -o {out} -i X:1x4 --simplify none --no-check"
+    )
+    assert out.exists() and result.path == out

@@ -6,7 +6,7 @@ Each magic lives in its own module as a function ``(self, line, cell=None)`` dec
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from .. import config
 from . import export as _export
@@ -20,7 +20,7 @@ from . import trtexec as _trtexec
 class TrtMagic(Magics, config.Settings):
     """trt_magic's magics and settings (``%config TrtMagic`` lists them)."""
 
-    onnx_export = cell_magic("onnx_export")(_export.onnx_export)
+    onnx_export = line_cell_magic("onnx_export")(_export.onnx_export)
     trtexec = line_magic("trtexec")(_trtexec.trtexec)
     trt_profile = line_magic("trt_profile")(_profile.trt_profile)
     netron = line_magic("netron")(_netron.netron)
@@ -28,8 +28,8 @@ class TrtMagic(Magics, config.Settings):
 
 
 MAGIC_NAMES = {
-    "cell": ["onnx_export"],
-    "line": ["trtexec", "trt_profile", "netron", "onnx_simplify"],
+    "cell": ["onnx_export", "onnx_simplify"],
+    "line": ["onnx_export", "trtexec", "trt_profile", "netron", "onnx_simplify"],
 }
 
 
@@ -46,8 +46,7 @@ def load(ipython) -> TrtMagic:
 def unload(ipython) -> None:
     """Remove what :func:`load` registered."""
     manager = ipython.magics_manager
-    names = [name for kind_names in MAGIC_NAMES.values() for name in kind_names]
-    for kind in ("line", "cell"):
+    for kind, names in MAGIC_NAMES.items():
         for name in names:
             manager.magics[kind].pop(name, None)
     manager.registry.pop("TrtMagic", None)
