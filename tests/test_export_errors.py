@@ -224,3 +224,20 @@ def test_errors_render_short(tmp_path):
     lines = info.value._render_traceback_()
     assert len(lines) < 25 and any("hint" in ln for ln in lines)
     assert any("%tb" in ln for ln in lines)
+
+
+class MeanAll(nn.Module):
+    def forward(self, x):
+        return x.mean()
+
+
+@pytest.mark.slow
+def test_dynamo_below_opset_18_that_onnxruntime_refuses_is_diagnosed(tmp_path):
+    """dynamo at opset 17 leaves ReduceMean's opset-18 attribute: a diagnosis, no file."""
+    out = tmp_path / "mean.onnx"
+    out.write_bytes(b"earlier")
+    with pytest.raises(ExportError) as info:
+        export(MeanAll(), out, ["x:2x3"], exporter="dynamo", opset=17)
+    assert "onnxruntime cannot load the exported graph" in info.value.message
+    assert "--exporter torchscript" in info.value.hint
+    assert out.read_bytes() == b"earlier"  # the earlier file is untouched

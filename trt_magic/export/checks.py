@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ExportError
+
 
 @dataclass(frozen=True)
 class TensorSig:
@@ -132,7 +134,10 @@ def parity(
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ORT's own classes; the graph itself is invalid
+        raise _unloadable(exc) from exc
     wanted = [i.name for i in session.get_inputs()]
     rows: list[Parity] = []
     for label, (feeds, expected) in samples.items():
@@ -145,6 +150,20 @@ def parity(
         for (name, ref), out in zip(expected.items(), got, strict=False):
             rows.append(compare(label, name, ref, out, rtol, atol))
     return rows
+
+
+def _unloadable(exc: Exception) -> ExportError:
+    """Explain an exported file that onnxruntime refuses to load (nothing is written)."""
+    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    hint = "export with --exporter torchscript, or check the operator named above at this opset"
+    if "attribute" in first.lower() or "opset" in first.lower():
+        # seen: dynamo at opset 17 keeps ReduceMean's opset-18 attribute noop_with_empty_axes
+        hint = (
+            "the dynamo exporter writes opset 18+ and its conversion down to a lower opset left an "
+            "operator from a newer opset; use --exporter torchscript for this opset, or --opset 18 "
+            "with a TensorRT image that reads it"
+        )
+    return ExportError(f"onnxruntime cannot load the exported graph: {first}", hint=hint)
 
 
 def compare(label: str, name: str, ref, out, rtol: float, atol: float) -> Parity:
