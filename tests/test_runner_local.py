@@ -123,3 +123,9 @@ def test_failed_run_lists_only_files_that_exist(stub):
         display=False,
     )
     assert set(run.files) == {"onnx", "log"}  # the failed build wrote no engine, no profile
+
+
+def test_choose_backend_honours_the_environment_variable(monkeypatch):
+    monkeypatch.setenv("TRT_MAGIC_BACKEND", "replay")
+    backend, why = choose_backend()
+    assert backend == "replay" and "TRT_MAGIC_BACKEND" in why

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..commandline.command import PathPlan, flag_value, plan_paths, split_args
 from ..commandline.flags import check_flags
-from ..config import BACKENDS, get_settings
+from ..config import BACKENDS, ENV_VARS, get_settings
 from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
@@ -242,9 +242,14 @@ def _image_trt_version(image: str) -> str | None:
 def choose_backend(image: str | None = None) -> tuple[str, str]:
     """Pick the backend that can run trtexec for real here, else replay; say why.
 
+    ``TRT_MAGIC_BACKEND``, when set, wins: a lab or CI has chosen for everyone.
+
     Returns:
         ("docker" | "local" | "replay", a sentence saying why).
     """
+    chosen = os.environ.get(ENV_VARS["backend"], "").strip()
+    if chosen in BACKENDS:  # a teaching lab or CI decided for everyone
+        return chosen, f"chosen by the {ENV_VARS['backend']} environment variable"
     image = image or get_settings().image
     why_not = []
     try:
