@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import copy
 
+import onnx
 import pytest
-
-torch = pytest.importorskip("torch")
-onnx = pytest.importorskip("onnx")
+import torch
 
 from trt_magic.export import ExportResult, _torch, export_onnx, isolate  # noqa: E402
 

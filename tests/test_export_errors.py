@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-torch = pytest.importorskip("torch")
+import torch
 
 from trt_magic.errors import ExportError, TrtMagicError, UsageError  # noqa: E402
 from trt_magic.export import export_onnx  # noqa: E402

@@ -5,9 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-import pytest
-
-pytest.importorskip("torch")
+import torch  # noqa: F401 - the suite needs it (test extra)
 
 from trt_magic.errors import ExportError, UsageError  # noqa: E402
 from trt_magic.export import ExportResult  # noqa: E402
@@ -112,7 +110,6 @@ def test_help_lists_every_option(ipython_shell):
 
 def test_line_form_exports_an_existing_model(ipython_shell, tmp_path):
     """``%onnx_export --model net`` (no cell) exports a model defined earlier."""
-    import torch
 
     ipython_shell.user_ns["net"] = torch.nn.Sequential(torch.nn.Linear(4, 2))
     out = tmp_path / "line.onnx"

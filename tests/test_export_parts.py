@@ -244,12 +244,12 @@ def test_diagnose_constraint_and_data_dependent_texts():
 
 
 def test_graph_only_load_matches_onnx_load(tmp_path):
-    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from trt_magic.export import checks
 
-    np = pytest.importorskip("numpy")
     weight = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["out"])],

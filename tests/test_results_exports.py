@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import missing
 from data.registry import (
     BUILD_METADATA,
     DATA,
@@ -215,7 +216,7 @@ def test_fixtures_are_byte_copies_of_the_shared_ones():
 
     shared = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
     if not shared.is_dir():
-        pytest.skip("shared/fixtures is not beside this checkout")
+        missing(f"shared/fixtures is not beside this checkout ({shared})")
     pairs = [("trtexec", "trtexec"), ("trex", "trex-examples")]
     for mine, theirs in pairs:
         for p in (shared / theirs).rglob("*"):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import missing
 from docker_image import FILES, TRTEXEC
 
 from trt_magic import config
@@ -20,7 +21,7 @@ from trt_magic.runners import choose_backend, trtexec
 def stub(tmp_path, monkeypatch, data_dir):
     """``trtexec`` on PATH: the test image's fake, reading real logs from a local folder."""
     if shutil.which("sh") is None:
-        pytest.skip("no POSIX sh")
+        missing("no POSIX sh on PATH for the stub trtexec")
     bindir, store = tmp_path / "bin", tmp_path / "data"
     bindir.mkdir()
     store.mkdir()

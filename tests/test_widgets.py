@@ -9,10 +9,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ipywidgets  # noqa: F401 - the suite needs it (test extra)
+import onnx
 import pytest
-
-pytest.importorskip("ipywidgets")
-onnx = pytest.importorskip("onnx")
 
 from trt_magic.results.run import Run  # noqa: E402
 from trt_magic.spec import BuildSpec, Precision  # noqa: E402
@@ -472,7 +471,8 @@ def test_build_each_precision_then_compare(tmp_path, docker_settings, trtexec_im
 @pytest.mark.slow
 def test_editor_from_a_real_export(tmp_path, monkeypatch):
     """export_onnx's ExportResult: its sample batch (4) is the opt, twice that the max."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from trt_magic import export_onnx
 
     monkeypatch.chdir(tmp_path)

@@ -27,7 +27,7 @@ CELL = "%load_ext trt_magic\n%trt_profile model.onnx"
 
 def make_model(folder: Path) -> Path:
     """A small CNN with a dynamic batch, exported the classic way (TorchScript exporter)."""
-    torch = pytest.importorskip("torch")
+    import torch
 
     class Small(torch.nn.Module):
         def __init__(self):
