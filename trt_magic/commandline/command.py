@@ -22,6 +22,21 @@ from .flags import FILE_FLAGS, FileFlag, split_flag
 CONTAINER_ROOT = PurePosixPath("/trt_magic")
 
 
+def split_words(text: str) -> list[str]:
+    """Split a command line into words as a POSIX shell would (running nothing); backslash
+    line continuations are joined.
+
+    Raises:
+        UsageError: unbalanced quotes.
+    """
+    try:
+        return shlex.split(re.sub(r"\\\r?\n", " ", text))
+    except ValueError as exc:
+        raise UsageError(
+            f"cannot split the trtexec flags: {exc}", hint="close the quote you opened"
+        ) from None
+
+
 def split_args(args: str | Sequence[str]) -> list[str]:
     """Split a pasted trtexec command into argv, like a POSIX shell would but running nothing.
 
@@ -32,12 +47,7 @@ def split_args(args: str | Sequence[str]) -> list[str]:
         UsageError: unbalanced quotes, or a token that is not a flag.
     """
     if isinstance(args, str):
-        try:
-            argv = shlex.split(re.sub(r"\\\r?\n", " ", args))
-        except ValueError as exc:
-            raise UsageError(
-                f"cannot split the trtexec flags: {exc}", hint="close the quote you opened"
-            ) from None
+        argv = split_words(args)
     else:
         argv = [os.fspath(a) for a in args]
     if argv and not argv[0].startswith("-") and Path(argv[0]).name == "trtexec":

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
-
 from IPython.core.magic_arguments import argument, magic_arguments
 
 
@@ -25,16 +22,10 @@ def trtexec(self, line, cell=None):
     works: ``%trtexec --onnx=model.onnx --saveEngine=model.plan --fp16``. ``{var}`` expands
     Python variables. The same as ``trt_magic.trtexec(flags, image=..., gpus=..., ...)``.
     """
-    from ..errors import UsageError
+    from ..commandline.command import split_words
     from ..runners import trtexec as run_trtexec
 
-    try:
-        words = shlex.split(re.sub(r"\\\r?\n", " ", line))
-    except ValueError as exc:
-        raise UsageError(
-            f"cannot split the line: {exc}", hint="close the quote you opened"
-        ) from None
-    opts, flags = trtexec.parser.parse_known_args(words)
+    opts, flags = trtexec.parser.parse_known_args(split_words(line))
     run = run_trtexec(
         flags,
         image=opts.image,
