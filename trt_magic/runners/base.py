@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import codecs
 import os
+import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -161,3 +162,35 @@ def new_run(job: Job, backend: str) -> Run:
         started=time.time(),
         notes=list(job.notes),
     )
+
+
+def pump(chunks: Iterable[bytes], job: Job, started: float, stop: Callable[[], None]) -> str | None:
+    """Feed ``chunks`` (read on a thread) to the job's sink until they end; on the job's cancel
+    event or timeout call ``stop`` and say which ("interrupted" / "timeout"), else None."""
+    box: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                box.put(chunk)
+        except Exception:  # the source was closed under us (interrupt/timeout)
+            pass
+        box.put(None)
+
+    threading.Thread(target=read, daemon=True, name="trt_magic-log-reader").start()
+    deadline = job.deadline(started)
+    while True:
+        try:
+            chunk = box.get(timeout=0.1)
+        except queue.Empty:
+            chunk = b""
+        if chunk is None:
+            return None
+        if chunk:
+            job.sink.feed(chunk)
+        if job.cancel is not None and job.cancel.is_set():
+            stop()
+            return "interrupted"
+        if deadline is not None and time.time() > deadline:
+            stop()
+            return "timeout"

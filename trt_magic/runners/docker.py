@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import io
 import os
-import queue
 import shutil
 import socket
 import tarfile
-import threading
 import time
 from pathlib import Path
 
 from ..commandline.command import docker_run_command, format_command
 from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
-from .base import Job, new_run, settle_outputs, status_for, summarize
+from .base import Job, new_run, pump, settle_outputs, status_for, summarize
 
 LABEL = "trt_magic"
 OWNER_LABEL = "trt_magic.owner"
@@ -290,7 +288,7 @@ def _execute(container, job: Job, user: str | None, mode: str) -> tuple[int | No
         container.start()
     except docker.errors.APIError as exc:
         raise _start_error(job, exc) from exc
-    stopped = _stream(output, container, job, time.time())
+    stopped = pump(output, job, time.time(), lambda: _remove(container))
     if stopped is not None:
         return None, stopped
     exit_code = container.wait().get("StatusCode")
@@ -303,37 +301,6 @@ def _stopped_note(stopped: str, job: Job) -> str:
     if stopped == "timeout":
         return f"stopped after the {job.timeout:g} s timeout; container removed, partial engine deleted"
     return "stopped on request; container removed, partial engine deleted"
-
-
-def _stream(output, container, job: Job, started: float) -> str | None:
-    """Feed the container's output to the sink until it ends; return why it was stopped, if so."""
-    chunks: queue.Queue = queue.Queue()
-
-    def read():
-        try:
-            for chunk in output:
-                chunks.put(chunk)
-        except Exception:  # the container was removed under us (interrupt/timeout)
-            pass
-        chunks.put(None)
-
-    threading.Thread(target=read, daemon=True, name="trt_magic-logs").start()
-    deadline = job.deadline(started)
-    while True:
-        try:
-            chunk = chunks.get(timeout=0.1)
-        except queue.Empty:
-            chunk = b""
-        if chunk is None:
-            return None
-        if chunk:
-            job.sink.feed(chunk)
-        if job.cancel is not None and job.cancel.is_set():
-            _remove(container)
-            return "interrupted"
-        if deadline is not None and time.time() > deadline:
-            _remove(container)
-            return "timeout"
 
 
 def _remove(container) -> None:

@@ -7,18 +7,16 @@ timeout stop the process group within 2 s and delete the partial engine.
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 
 from ..commandline.command import format_command
 from ..errors import RunnerError
 from ..results.run import Run
-from .base import Job, new_run, settle_outputs, status_for, summarize
+from .base import Job, new_run, pump, settle_outputs, status_for, summarize
 
 
 def find_trtexec() -> str | None:
@@ -64,7 +62,11 @@ class LocalRunner:
             start_new_session=True,  # its own process group: we stop trtexec and its children
         )
         try:
-            stopped = _stream(proc, job, time.time())
+            stopped = pump(
+                iter(lambda: proc.stdout.read1(1 << 16), b""), job, time.time(), lambda: _stop(proc)
+            )
+            if stopped is None:
+                proc.wait()
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 job.sink.note("interrupted: trtexec stopped, partial engine deleted")
@@ -82,34 +84,6 @@ class LocalRunner:
         if job.sink.live is not None:
             job.sink.live.finish(summarize(run, job.sink, format_command(argv)))
         return run
-
-
-def _stream(proc: subprocess.Popen, job: Job, started: float) -> str | None:
-    chunks: queue.Queue = queue.Queue()
-
-    def read():
-        for chunk in iter(lambda: proc.stdout.read1(1 << 16), b""):
-            chunks.put(chunk)
-        chunks.put(None)
-
-    threading.Thread(target=read, daemon=True, name="trt_magic-local-log").start()
-    deadline = job.deadline(started)
-    while True:
-        try:
-            chunk = chunks.get(timeout=0.1)
-        except queue.Empty:
-            chunk = b""
-        if chunk is None:
-            proc.wait()
-            return None
-        if chunk:
-            job.sink.feed(chunk)
-        if job.cancel is not None and job.cancel.is_set():
-            _stop(proc)
-            return "interrupted"
-        if deadline is not None and time.time() > deadline:
-            _stop(proc)
-            return "timeout"
 
 
 def _stop(proc: subprocess.Popen) -> None:
