@@ -117,3 +117,42 @@ def test_line_form_exports_an_existing_model(ipython_shell, tmp_path):
         "onnx_export", f"--model net -o {out} -i X:1x4 --simplify none --no-check"
     )
     assert out.exists() and result.path == out
+
+
+def test_a_cell_ending_in_an_assignment_exports_the_assigned_model(ipython_shell, tmp_path):
+    monkey = tmp_path / "a"
+    monkey.mkdir()
+    cell = CELL.rsplit("net = Net()", 1)[0] + "model = Net()\n"
+    res = run(ipython_shell, f"-o {monkey / 'm.onnx'} -i x:1x3x8x8 --simplify none", cell)
+    assert res.success, res.error_in_exec
+    assert res.result.path == monkey / "m.onnx"
+    for last in ("model: torch.nn.Module = Net()", "a = model = Net()"):
+        res = run(ipython_shell, f"-o {monkey / 'n.onnx'} -i x:1x3x8x8 --simplify none",
+                  CELL.rsplit("net = Net()", 1)[0] + last)  # fmt: skip
+        assert res.success, (last, res.error_in_exec)
+
+
+def test_assigned_name_is_the_default_file_name(ipython_shell, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cell = CELL.rsplit("net = Net()", 1)[0] + "encoder = Net()"
+    res = run(ipython_shell, "-i x:1x3x8x8 --simplify none", cell)
+    assert res.success, res.error_in_exec
+    assert (tmp_path / "encoder.onnx").is_file()
+
+
+def test_sample_takes_any_expression_with_spaces(ipython_shell, tmp_path):
+    out = tmp_path / "s.onnx"
+    res = run(
+        ipython_shell,
+        f"--sample torch.randn(1, 3, 8, 8) -o {out} --simplify none",
+        CELL,
+    )
+    assert res.success, res.error_in_exec
+    assert res.result.sample_shapes == {"x": (1, 3, 8, 8)}
+    res = run(
+        ipython_shell,
+        f"-o {out} --sample {{'x': torch.randn(2, 3, 8, 8)}} --simplify none --no-check",
+        CELL,
+    )
+    assert res.success, res.error_in_exec
+    assert res.result.sample_shapes == {"x": (2, 3, 8, 8)}

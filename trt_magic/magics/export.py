@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
@@ -29,13 +30,14 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
     "--model",
     default=None,
     metavar="VAR",
-    help="the model variable (default: the cell's last expression)",
+    help="the model variable (default: what the cell's last line evaluates to or assigns)",
 )
 @argument(
     "--sample",
     default=None,
     metavar="EXPR",
-    help="sample inputs: a tensor, tuple or dict expression",
+    help="sample inputs: any Python expression giving a tensor, tuple or dict (spaces allowed; "
+    "a dict binds by name)",
 )
 @argument("--output-names", default=None, metavar="A,B", help="names of the outputs")
 @argument(
@@ -70,18 +72,20 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 def onnx_export(self, line, cell=None):
     """Export the PyTorch model defined in the cell to ONNX, checked against PyTorch.
 
-    The cell runs in your namespace; the model is ``--model VAR`` or the cell's last expression.
-    Equivalent to ``trt_magic.export_onnx(model, path, inputs, dynamic, ...)``.
+    The cell runs in your namespace; the model is ``--model VAR``, else the value of the cell's
+    last line: an expression (``net``) or an assignment (``model = ResNet50()``). Equivalent to ``trt_magic.export_onnx(model, path, inputs, dynamic, ...)``.
     """  # fmt: skip
     from .. import export_onnx
 
+    line, sample_expr = split_sample(line, _OPTIONS)
     args = parse_argstring(onnx_export, line)
     ns = self.shell.user_ns
-    last = run_cell(self.shell, cell)  # the cell always runs, in the user's namespace
+    last, assigned = run_cell(self.shell, cell)  # the cell always runs, in the user's namespace
     model = ns_value(ns, args.model, "--model") if args.model else last
-    sample = eval_sample(args.sample, ns) if args.sample else None
+    sample = eval_sample(sample_expr, ns) if sample_expr else None
+    stem = args.model or assigned or "model"
     result = export_onnx(
-        model, args.output or f"{args.model or 'model'}.onnx", args.input, args.dynamic,
+        model, args.output or f"{stem}.onnx", args.input, args.dynamic,
         sample=sample, opset=args.opset, exporter=args.exporter, output_names=args.output_names,
         submodule=args.submodule, check=not args.no_check, rtol=args.rtol, atol=args.atol,
         timeout=args.timeout, simplify=args.simplify,
@@ -93,18 +97,84 @@ def onnx_export(self, line, cell=None):
     return result
 
 
-def run_cell(shell, cell: str | None):
-    """Run ``cell`` in the user namespace and return its last expression's value (or None)."""
+def run_cell(shell, cell: str | None) -> tuple[object, str | None]:
+    """Run ``cell`` in the user namespace; return the value of its last line and the name it
+    assigned (``(value, None)`` for an expression, ``(None, None)`` for anything else).
+
+    ``model = ResNet50()`` as the last line gives that module, as ``model`` alone would.
+    """
     source = (cell or "").strip()
     if not source:
-        return None
+        return None, None
     tree = ast.parse(source)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     exec(compile(tree, "<%%onnx_export cell>", "exec"), shell.user_ns)  # noqa: S102
     if last is None:
-        return None
+        name = _assigned_name(tree.body[-1]) if tree.body else None
+        return (shell.user_ns.get(name), name) if name else (None, None)
     expr = ast.Expression(last.value)
-    return eval(compile(expr, "<%%onnx_export cell>", "eval"), shell.user_ns)  # noqa: S307
+    return eval(compile(expr, "<%%onnx_export cell>", "eval"), shell.user_ns), None  # noqa: S307
+
+
+def _assigned_name(stmt: ast.stmt) -> str | None:
+    """The variable a last statement binds: ``a = ...``, ``a: T = ...``, ``a = b = ...`` (last)."""
+    if isinstance(stmt, ast.Assign):
+        names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        return names[-1] if names else None
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id if getattr(stmt, "value", None) is not None else None
+    return None
+
+
+_OPTIONS = frozenset(
+    a
+    for act in onnx_export.parser._actions
+    for a in act.option_strings  # type: ignore[attr-defined]
+)
+
+
+def split_sample(line: str, options) -> tuple[str, str | None]:
+    """Take ``--sample EXPR`` out of the magic's line; EXPR runs to the next option.
+
+    EXPR may hold spaces (``--sample torch.randn(1, 3, 224, 224)``): it ends at a known option
+    that starts a word outside brackets and quotes, or at the end of the line. Outer quotes
+    around the whole expression are dropped.
+    """
+    m = re.search(r"(?:^|\s)--sample(?:=|\s+)", line)
+    if not m:
+        return line, None
+    start = m.end()
+    end, depth, quote, i = len(line), 0, "", start
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch.isspace() and depth <= 0:
+            word = re.match(r"\s+(-[^\s=]*)", line[i:])
+            if word and word.group(1) in options:
+                end = i
+                break
+        i += 1
+    expr = line[start:end].strip()
+    if len(expr) >= 2 and expr[0] == expr[-1] and expr[0] in "'\"":
+        expr = expr[1:-1].strip()
+    rest = (line[: m.start()] + " " + line[end:]).strip()
+    if not expr:
+        from ..errors import UsageError
+
+        raise UsageError(
+            "--sample needs an expression", hint="--sample torch.randn(1, 3, 224, 224)"
+        )
+    return rest, expr
 
 
 def eval_sample(expr: str, ns: dict):
