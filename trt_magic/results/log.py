@@ -103,13 +103,34 @@ class ParsedLog:
         return self.precision.split("+") if self.precision else []
 
 
+def spell_version(text: str | int | None) -> str | None:
+    """Spell a TensorRT version dotted: ``8003`` -> ``8.0.3``, ``v8601`` -> ``8.6.1``,
+    ``101601`` -> ``10.16.1``; a dotted ``8.6.1.6`` or ``10.16.1`` is kept as written.
+
+    The integer is ``NV_TENSORRT_VERSION``: ``MAJOR*1000 + MINOR*100 + PATCH`` before 10
+    (NVIDIA/TensorRT release/8.6 include/NvInferRuntimeBase.h), ``MAJOR*10000 + MINOR*100 + PATCH``
+    from 10 on (release/10.0 include/NvInferRuntimeBase.h ``NV_TENSORRT_VERSION_INT``). trtexec
+    8.0 prints ``TensorRT version: `` followed by that integer (``getInferLibVersion()``,
+    release/8.0 samples/trtexec/trtexec.cpp); every banner ``[TensorRT vN]`` holds it too.
+    Returns None for empty input; text that is neither form is returned stripped.
+    """
+    if text is None:
+        return None
+    raw = str(text).strip()
+    digits = raw[1:] if raw[:1] in ("v", "V") else raw
+    if not digits.isdigit():
+        return raw or None
+    number = int(digits)
+    if number >= 100000:  # 10.x and later: six digits or more
+        return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+    if number >= 1000:  # 5.x-9.x: four digits
+        return f"{number // 1000}.{number // 100 % 10}.{number % 100}"
+    return raw
+
+
 def _decode_banner_version(digits: str | None) -> str | None:
     """``8205`` -> 8.2.5, ``101601`` -> 10.16.1 (banners of log-8.2.5... and log-10.16.1...)."""
-    if not digits or len(digits) not in (4, 6):
-        return None
-    if len(digits) == 4:
-        return f"{digits[0]}.{digits[1]}.{int(digits[2:])}"
-    return f"{int(digits[:2])}.{int(digits[2:4])}.{int(digits[4:])}"
+    return spell_version(digits) if digits else None
 
 
 def _stat_name(raw: str) -> str:
@@ -234,7 +255,7 @@ class _Parser:
         """Single-line facts outside the sections."""
         log = self.log
         if message.startswith("TensorRT version:"):
-            log.tensorrt_version = message.split(":", 1)[1].strip()
+            log.tensorrt_version = spell_version(message.split(":", 1)[1])
         elif m := re.match(rf"Engine built in {_NUMBER} sec", message):
             log.build_time_s = float(m.group(1))
         elif m := re.match(rf"Created engine with size: {_NUMBER} MiB", message):

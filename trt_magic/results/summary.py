@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResultError
 from .exports import trex_performance
+from .log import spell_version
 
 if TYPE_CHECKING:
     from .run import Run
@@ -87,7 +88,9 @@ def build_summary(run: Run) -> dict[str, Any]:
         "backend": run.backend,
         "cached": run.cached,
         "recorded": recorded.label() if recorded else None,
-        "tensorrt_version": log.tensorrt_version or (recorded.tensorrt if recorded else None),
+        "tensorrt_version": spell_version(
+            log.tensorrt_version or (recorded.tensorrt if recorded else None)
+        ),
         "device": device.get("name") or (recorded.gpu if recorded else None),
         "compute_capability": device.get("compute_capability"),
         "precision": precision,
