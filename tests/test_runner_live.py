@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import threading
 
-from trt_magic.display.live import LiveLog, line_level
+from trt_magic.display.live import LiveLog, Throttle, line_level
 from trt_magic.runners.base import LogSink
 
 
@@ -12,15 +13,18 @@ class FakeDisplay:
     def __init__(self):
         self.shown = []
         self.updates = 0
+        self.changed = threading.Event()  # set on every display or update
 
     def __call__(self, obj, display_id=False):
         assert display_id is True
         self.shown.append(obj)
+        self.changed.set()
         return self
 
     def update(self, obj):
         self.updates += 1
         self.shown.append(obj)
+        self.changed.set()
 
 
 def test_levels_from_real_lines(data_dir):
@@ -42,7 +46,62 @@ def test_notebook_view_is_capped_throttled_and_marks_levels(data_dir):
     html = fake.shown[-1]._repr_html_()
     assert len(live.tail) == 50 and live.count == len(log.splitlines())
     assert "earlier lines not shown" in html and "color:#b00020" in html and "FAILED" in html
-    assert "&lt;" not in log or "&lt;" in html  # escaped
+    assert "&lt;" not in log  # the real log has no markup: the escaping test is the next one
+
+
+def test_notebook_view_escapes_log_lines_and_title():
+    fake = FakeDisplay()
+    live = LiveLog("<b>t</b>", mode="notebook", display_fn=fake, interval=3600)
+    live.add("[I] <img src=x onerror=alert(1)> & done")
+    live.add("[01/01/2026-00:00:00] [E] <script>x</script>")
+    live.finish("<i>end</i>")
+    html = fake.shown[-1]._repr_html_()
+    assert "<img" not in html and "<script>" not in html and "<b>t</b>" not in html
+    assert "[I] &lt;img src=x onerror=alert(1)&gt; &amp; done" in html
+    assert '<span style="color:#b00020;font-weight:bold">' in html
+    assert "[E] &lt;script&gt;x&lt;/script&gt;</span>" in html
+    assert "&lt;b&gt;t&lt;/b&gt;" in html and "<div>&lt;i&gt;end&lt;/i&gt;</div>" in html
+    assert repr(fake.shown[-1]).splitlines()[1] == "[I] <img src=x onerror=alert(1)> & done"
+
+
+def test_notebook_view_shows_a_burst_then_silence_within_one_interval():
+    fake = FakeDisplay()
+    live = LiveLog("t", mode="notebook", display_fn=fake, interval=0.05)
+    for i in range(5):  # the first line shows at once, the others wait for the throttle
+        live.add(f"[I] line {i}")
+    assert len(fake.shown) == 1 and "line 4" not in fake.shown[0]._repr_html_()
+    fake.changed.clear()
+    assert fake.changed.wait(5), "the burst's last lines never showed"
+    assert "[I] line 4" in fake.shown[-1]._repr_html_() and fake.updates == 1
+
+
+def test_throttle_flushes_first_poke_at_once_then_once_per_interval():
+    flushed = threading.Event()
+    calls = []
+    throttle = Throttle(lambda: (calls.append(1), flushed.set()), interval=0.05)
+    throttle.poke()
+    assert calls == [1]  # at once
+    flushed.clear()
+    throttle.poke()
+    throttle.poke()
+    throttle.poke()
+    assert calls == [1]  # throttled: one timer armed for the three
+    assert flushed.wait(5)
+    assert calls == [1, 1]
+    throttle.flush_now()
+    assert calls == [1, 1, 1]
+
+
+def test_throttle_flush_now_drops_the_pending_timer():
+    calls = []
+    throttle = Throttle(lambda: calls.append(1), interval=0.05)
+    throttle.poke()
+    throttle.poke()  # arms a timer
+    timer = throttle._timer
+    assert timer is not None
+    throttle.flush_now()
+    timer.join(5)
+    assert not timer.is_alive() and calls == [1, 1] and throttle._timer is None
 
 
 def test_print_mode_caps_but_keeps_errors():

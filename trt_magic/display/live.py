@@ -4,13 +4,15 @@ In a notebook the view is one ``display(..., display_id=True)`` output updated i
 (``handle.update``), as TensorBoard's notebook layer does, showing the last ``max_lines`` lines with
 warnings and errors marked. Elsewhere lines are printed, up to ``max_lines``; after that only
 ``[E]`` lines are, so a ``--verbose`` build (hundreds of thousands of lines) never floods anything.
-The full log is always on disk; the view says where.
+The full log is always on disk; the view says where. Updates are throttled by :class:`Throttle`,
+whose timer shows a burst of lines followed by silence within one interval (not at the next line).
 """
 
 from __future__ import annotations
 
 import html
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +39,50 @@ def line_level(line: str) -> str:
     if "] [W] " in line or line.startswith("[W]"):
         return "warning"
     return ""
+
+
+class Throttle:
+    """Call ``flush`` at most once per ``interval``, and at the latest ``interval`` after a poke.
+
+    The first poke flushes at once; a poke sooner than ``interval`` after the last flush arms a
+    timer instead, so the lines of a burst followed by silence still show. ``lock`` (re-entrant)
+    is held while ``flush`` runs: owners take it to change what ``flush`` reads.
+    """
+
+    def __init__(self, flush: Callable[[], None], interval: float):
+        self.interval = interval
+        self.lock = threading.RLock()
+        self._flush = flush
+        self._last = float("-inf")
+        self._timer: threading.Timer | None = None
+
+    def poke(self) -> None:
+        """Say there is something new to show."""
+        with self.lock:
+            wait = self._last + self.interval - time.monotonic()
+            if wait <= 0:
+                self._run()
+            elif self._timer is None:
+                self._timer = threading.Timer(wait, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush_now(self) -> None:
+        """Flush at once, whatever the throttle (a pending timer is dropped)."""
+        with self.lock:
+            self._run()
+
+    def _fire(self) -> None:
+        with self.lock:
+            if self._timer is threading.current_thread():
+                self._run()
+
+    def _run(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last = time.monotonic()
+        self._flush()
 
 
 _STYLE = {"error": "color:#b00020;font-weight:bold", "warning": "color:#a15c00"}
@@ -73,8 +119,7 @@ class LiveLog:
         self.footer = ""
         self._display_fn = display_fn
         self._handle = None
-        self._interval = interval
-        self._last = float("-inf")  # the first line shows at once
+        self._throttle = Throttle(self.refresh, interval)  # the first line shows at once
         self._dirty = False
         self._stream = stream
 
@@ -93,11 +138,10 @@ class LiveLog:
             elif self.count == self.max_lines + 1:
                 self._print("... (more lines are not printed; errors still are)")
             return
-        self.tail.append(line)
-        self._dirty = True
-        now = time.monotonic()
-        if now - self._last >= self._interval:
-            self.refresh()
+        with self._throttle.lock:
+            self.tail.append(line)
+            self._dirty = True
+        self._throttle.poke()
 
     def note(self, text: str) -> None:
         """Show a trt_magic message (not a trtexec line) in the view."""
@@ -109,21 +153,23 @@ class LiveLog:
         if self.mode == "print" and footer:
             self._print(footer)
         elif self.mode == "notebook":
-            self._dirty = True
-            self.refresh()
+            with self._throttle.lock:
+                self._dirty = True
+                self._throttle.flush_now()
 
     # -- rendering -----------------------------------------------------------------------------
     def refresh(self) -> None:
-        if self.mode != "notebook" or not self._dirty:
-            return
-        self._last = time.monotonic()
-        self._dirty = False
-        view = _HtmlText(self.to_html(), self.to_text())
-        if self._handle is None:
-            display = self._display_fn or _ipython_display()
-            self._handle = display(view, display_id=True)
-        else:
-            self._handle.update(view)
+        """Show the current state if it changed (the throttle calls this)."""
+        with self._throttle.lock:
+            if self.mode != "notebook" or not self._dirty:
+                return
+            self._dirty = False
+            view = _HtmlText(self.to_html(), self.to_text())
+            if self._handle is None:
+                display = self._display_fn or _ipython_display()
+                self._handle = display(view, display_id=True)
+            else:
+                self._handle.update(view)
 
     def to_text(self) -> str:
         hidden = self.count - len(self.tail)

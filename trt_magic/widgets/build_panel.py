@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -18,10 +17,12 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from ..config import get_settings
+from ..display.live import Throttle
 from ..errors import TrtMagicError
 from ..spec import BuildSpec, Precision
 
-#: seconds between log-box updates: a verbose build prints thousands of lines
+#: seconds between log-box updates (a verbose build prints thousands of lines); a line shows
+#: at the latest this long after it arrives, even when no other line follows
 FLUSH_EVERY = 0.25
 
 
@@ -63,7 +64,7 @@ class BuildPanel:
         self.thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._lines: deque[str] = deque(maxlen=max(get_settings().log_lines, 20))
-        self._flushed = 0.0
+        self._throttle = Throttle(self._flush, FLUSH_EVERY)
         self.widget = w.VBox(
             [
                 w.HBox([self.build_button, self.each_button, self.cancel_button]),
@@ -115,7 +116,8 @@ class BuildPanel:
     def _start(self, jobs: list[tuple[str, BuildSpec]]) -> threading.Thread:
         self._cancel = threading.Event()
         self.runs, self.comparison = [], None
-        self._lines.clear()
+        with self._throttle.lock:
+            self._lines.clear()
         self.log.value, self.result.value = "", ""
         self.log.layout.display = None
         self._set_running(True)
@@ -132,7 +134,7 @@ class BuildPanel:
                 self._line(f"$ {' '.join(self.editor.command_for(spec))}")
                 run = self.runner(spec.to_args(), **self._runner_kwargs())
                 self.runs.append(run)
-                self._flush()
+                self._throttle.flush_now()
                 self._show_run(name, run)
             if len(self.runs) > 1:
                 self._show_comparison([name for name, _ in jobs][: len(self.runs)])
@@ -142,7 +144,7 @@ class BuildPanel:
             self._line(traceback.format_exc())
             self._show_status("The build crashed (traceback in the log).", "#d62728")
         finally:
-            self._flush()
+            self._throttle.flush_now()
             self._set_running(False)
 
     def _runner_kwargs(self) -> dict:
@@ -155,13 +157,12 @@ class BuildPanel:
         }
 
     def _line(self, line: str) -> None:
-        self._lines.append(line.rstrip("\n"))
-        if time.monotonic() - self._flushed > FLUSH_EVERY:
-            self._flush()
+        with self._throttle.lock:
+            self._lines.append(line.rstrip("\n"))
+        self._throttle.poke()
 
     def _flush(self) -> None:
-        self._flushed = time.monotonic()
-        self.log.value = "\n".join(self._lines)
+        self.log.value = "\n".join(self._lines)  # the throttle holds its lock
 
     def _show_run(self, name: str, run) -> None:
         status = getattr(run, "status", "?")
