@@ -327,10 +327,8 @@ def test_huge_verbose_log_stays_capped(tmp_path, trtexec_image, data_dir):
         orig_init(self, *a, **kw)
         shown["live"] = self
 
-    import trt_magic.runners as runners
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runners.LiveLog, "__init__", notebook_init)
+        mp.setattr(LiveLog, "__init__", notebook_init)
         run = trtexec("--onnx=huge.onnx --verbose", image=trtexec_image, gpus="none")
     one = (data_dir / "trtexec/log-8.6.1-segformer-build-verbose-workspace-plugin.log").read_text()
     assert run.status == "passed"
