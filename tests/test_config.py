@@ -72,3 +72,61 @@ def test_api_reads_extension_settings(ipython_shell):
     ipython_shell.run_line_magic("unload_ext", "trt_magic")
     assert config.get_settings().image != "a/b:c"
     ipython_shell.run_line_magic("load_ext", "trt_magic")
+
+
+BAD_ENV = {
+    "image": "Bad Image:tag",
+    "gpus": "two",
+    "backend": "kubernetes",
+    "workdir": "/etc/hostname",  # a file, not a folder
+    "cache_dir": "/etc/hostname",
+    "opset": "99",
+    "netron_url": "https://hub/proxy/{prot}/",
+    "log_lines": "-5",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ENV))
+def test_bad_environment_fails_when_settings_load(name, monkeypatch):
+    """A bad variable is refused when the settings are made (%load_ext, first API call), with a
+    message naming the variable, not later and not silently."""
+    for var in config.ENV_VARS.values():
+        monkeypatch.delenv(var, raising=False)
+    var = config.ENV_VARS[name]
+    monkeypatch.setenv(var, BAD_ENV[name])
+    with pytest.raises(ConfigError, match=var) as info:
+        config.Settings()
+    assert info.value.hint.startswith(f"unset {var}")
+    assert len(str(info.value).splitlines()) <= 2
+
+
+def test_bad_environment_fails_at_load_ext(monkeypatch):
+    from IPython.testing.globalipapp import get_ipython
+
+    monkeypatch.setenv("TRT_MAGIC_GPUS", "two")
+    shell = get_ipython()
+    assert "trt_magic" not in shell.extension_manager.loaded
+    with pytest.raises(ConfigError, match="TRT_MAGIC_GPUS"):
+        shell.extension_manager.load_extension("trt_magic")
+    assert "trt_magic" not in shell.extension_manager.loaded
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("gpus", "0, 1"), ("gpus", "3"), ("opset", "0"), ("log_lines", "0"),
+     ("netron_url", "{base_url}proxy/{port}/"), ("image", "localhost:5000/trt:dev")],
+)  # fmt: skip
+def test_good_environment_values_pass(name, value, monkeypatch):
+    monkeypatch.setenv(config.ENV_VARS[name], value)
+    got = getattr(config.Settings(), name)
+    assert str(got) == value.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("gpus", "0,0"), ("opset", 5), ("log_lines", -1), ("netron_url", "http://x/{port"),
+     ("image", "UPPER/case"), ("workdir", "/etc/hostname")],
+)  # fmt: skip
+def test_config_values_are_checked_alike(name, value):
+    with pytest.raises(ConfigError, match=name):
+        setattr(config.Settings(), name, value)

@@ -32,25 +32,110 @@ ENV_VARS = {
 }
 
 
+def _check_image(value: str) -> str:
+    from .checks import check_image
+    from .errors import UsageError
+
+    try:
+        return check_image("image", value)
+    except UsageError as exc:
+        raise ValueError(f"{value!r} is not a Docker image name") from exc
+
+
+def _check_gpus(value: str) -> str:
+    from .checks import gpus_problem
+
+    problem = gpus_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value.strip().replace(" ", "")
+
+
+def _check_backend(value: str) -> str:
+    if value not in BACKENDS:
+        raise ValueError(f"{value!r} is not one of {', '.join(BACKENDS)}")
+    return value
+
+
+def _check_folder(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(f"{value!r} contains a NUL byte")
+    if value and Path(value).expanduser().exists() and not Path(value).expanduser().is_dir():
+        raise ValueError(f"{value!r} is a file, not a folder")
+    return value
+
+
+def _check_opset(value: int) -> int:
+    if value != 0 and not 7 <= value <= 30:
+        raise ValueError(f"{value} is outside 7..30 (0: automatic)")
+    return value
+
+
+def _check_netron_url(value: str) -> str:
+    if not value:
+        return value
+    try:
+        value.format(port=8080, base_url="/")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a template with {{port}} ({exc})") from None
+    if "{port}" not in value:
+        raise ValueError(f"{value!r} has no {{port}}")
+    return value
+
+
+def _check_log_lines(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"{value} is negative")
+    return value
+
+
+#: setting -> (check returning the value to use or raising ValueError, an example for hints)
+CHECKS = {
+    "image": (_check_image, "nvcr.io/nvidia/tensorrt:24.05-py3"),
+    "gpus": (_check_gpus, "all, none, 2 or 0,1"),
+    "backend": (_check_backend, "docker, local or replay"),
+    "workdir": (_check_folder, "/path/to/folder"),
+    "cache_dir": (_check_folder, "~/.cache/trt_magic"),
+    "opset": (_check_opset, "17 (0: automatic)"),
+    "netron_url": (_check_netron_url, "{base_url}proxy/{port}/"),
+    "log_lines": (_check_log_lines, "200"),
+}
+
+
 def env_setting(name: str, fallback: str | int) -> str | int:
-    """Read the environment variable of setting ``name``, converted like its fallback.
+    """Read the environment variable of setting ``name``, converted like its fallback and
+    checked like a ``%config`` value (a bad value fails when it is read, naming the variable).
 
     Raises:
-        ConfigError: the variable is set to something that does not convert.
+        ConfigError: the variable is set to something that does not convert or check.
     """
     var = ENV_VARS[name]
     raw = os.environ.get(var)
     if raw is None or raw.strip() == "":
         return fallback
     raw = raw.strip()
+    check, example = CHECKS[name]
+    hint = f"unset {var} or set it to e.g. {example}"
     if isinstance(fallback, int):
         try:
-            return int(raw)
+            value: str | int = int(raw)
         except ValueError:
-            raise ConfigError(
-                f"{var}={raw!r} is not a whole number.", hint=f"unset {var} or set it to e.g. 17"
-            ) from None
-    return raw
+            raise ConfigError(f"{var}={raw!r} is not a whole number.", hint=hint) from None
+    else:
+        value = raw
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ConfigError(f"{var}: {exc}.", hint=hint) from None
+
+
+def check_setting(name: str, value):
+    """Check a value given by ``%config`` or assignment (ConfigError naming the setting)."""
+    check, example = CHECKS[name]
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} {exc}.", hint=f"%config TrtMagic.{name} = {example!r}") from None
 
 
 def _default_cache_dir() -> str:
@@ -123,33 +208,14 @@ class Settings(Configurable):
     def _log_lines_default(self):
         return env_setting("log_lines", 200)
 
-    @validate("backend")
-    def _check_backend(self, proposal):
-        value = proposal["value"]
-        if value not in BACKENDS:
-            raise ConfigError(
-                f"backend {value!r} is not one of {', '.join(BACKENDS)}.",
-                hint="%config TrtMagic.backend = 'docker'",
-            )
-        return value
+    @validate(*ENV_VARS)
+    def _check(self, proposal):
+        return check_setting(proposal["trait"].name, proposal["value"])
 
-    @validate("gpus")
-    def _check_gpus(self, proposal):
-        value = proposal["value"].strip().replace(" ", "")
-        parts = value.split(",")
-        if value in ("all", "none") or all(p.isdigit() for p in parts):
-            return value
-        raise ConfigError(
-            f"gpus {proposal['value']!r} is not 'all', 'none', a GPU index or a list like '0,1'.",
-            hint="%config TrtMagic.gpus = 'all'",
-        )
-
-    @validate("opset")
-    def _check_opset(self, proposal):
-        value = proposal["value"]
-        if value != 0 and not 7 <= value <= 30:
-            raise ConfigError(f"opset {value} is outside 7..30.", hint="use 0 for automatic")
-        return value
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        for name in ENV_VARS:  # read (and so check) every environment variable now, not later
+            getattr(self, name)
 
     def resolve_path(self, path: str | os.PathLike) -> Path:
         """Resolve ``path`` against ``workdir`` (or the current directory)."""
