@@ -24,6 +24,15 @@ DETAILED = {
     "trex/A100-fp16/resnet.onnx.engine.graph.json": "trex/A100-fp16/resnet.onnx.engine.profile.json",
     "trex/A100-fp32/resnet.onnx.engine.graph.json": "trex/A100-fp32/resnet.onnx.engine.profile.json",
     "trex/A100-qat/resnet-qat.onnx.engine.graph.json": "trex/A100-qat/resnet-qat.onnx.engine.profile.json",
+    **{
+        f"trex/{p}.graph.json": f"trex/{p}.profile.json"
+        for p in (
+            "mobilenet-qat/mobilenet.qat.onnx.engine",
+            "mobilenet-v2-residuals-qat/mobilenet_v2_residuals.qat.onnx.engine",
+            "RTX-3090-tf-resnet50/fp16/resnet.onnx.engine",
+            "RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine",
+        )
+    },  # fmt: skip
 }
 NAMES_ONLY = ["trtexec/layerinfo-8.6.0-names-only.json", "trex/notebook-yolo-orin/layer_info.json"]
 LAYER_NODE = re.compile(r'<g id="[^"]+" class="node layer">')

@@ -99,6 +99,43 @@ LAYER_INFO = {
         "layer": ("conv1.weight + QuantizeLinear_7 + Conv_9", "Convolution", "INT8"),
         "precisions": {"INT8": 22, "FP16": 11, "FP32": 4},
     },
+    # TREx's own test pair (tests/inputs): MobileNetV2 exported twice with different Q/DQ
+    "trex/mobilenet-qat/mobilenet.qat.onnx.engine.graph.json": {
+        "layers": 73,
+        "detailed": True,
+        "bindings": ["input1", "1179"],
+        "layer": (
+            "features.0.0.weight + QuantizeLinear_8 + Conv_12 + PWN(Clip_16)",
+            "Convolution",
+            "INT8",
+        ),
+    },
+    "trex/mobilenet-v2-residuals-qat/mobilenet_v2_residuals.qat.onnx.engine.graph.json": {
+        "layers": 58,
+        "detailed": True,
+        "bindings": ["inputs.1", "1304"],
+        "layer": (
+            "features.0.0.weight + QuantizeLinear_7 + Conv_9 + PWN(Clip_13)",
+            "Convolution",
+            "INT8",
+        ),
+    },
+    "trex/RTX-3090-tf-resnet50/fp16/resnet.onnx.engine.graph.json": {
+        "layers": 86,
+        "detailed": True,
+        "bindings": ["input_1", "predictions"],
+        "layer": (
+            "Reformatting CopyNode for Input Tensor 0 to Conv__435 + resnet50/conv1_relu/Relu",
+            "Reformat",
+            "FP32",
+        ),
+    },
+    "trex/RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine.graph.json": {
+        "layers": 63,
+        "detailed": True,
+        "bindings": ["input_1", "quant_predictions"],
+        "layer": ("QuantLinearNode__838", "Reformat", "FP32"),
+    },
     "trex/notebook-yolo-orin/layer_info.json": {
         "layers": 86,
         "detailed": False,
@@ -158,6 +195,45 @@ PROFILE = {
         "total_ms": 1.09568,
         "slowest": ("conv1.weight + QuantizeLinear_7 + Conv_9", 0.201728, 18.4112),
         "matches_layer_info": "trex/A100-qat/resnet-qat.onnx.engine.graph.json",
+    },
+    "trex/mobilenet-qat/mobilenet.qat.onnx.engine.profile.json": {
+        "records": 73,
+        "count": 6610,
+        "total_ms": 3109.2704,
+        "slowest": (
+            "features.15.conv.2.weight + QuantizeLinear_722 + Conv_726 + Add_728",
+            108.727,
+            3.49685,
+        ),
+        "matches_layer_info": "trex/mobilenet-qat/mobilenet.qat.onnx.engine.graph.json",
+    },
+    "trex/mobilenet-v2-residuals-qat/mobilenet_v2_residuals.qat.onnx.engine.profile.json": {
+        "records": 58,
+        "count": 8657,
+        "total_ms": 3081.2081,
+        "slowest": ("features.17.conv.2.weight + QuantizeLinear_729 + Conv_731", 87.753, 2.848),
+        "matches_layer_info": (
+            "trex/mobilenet-v2-residuals-qat/mobilenet_v2_residuals.qat.onnx.engine.graph.json"
+        ),
+    },
+    "trex/RTX-3090-tf-resnet50/fp16/resnet.onnx.engine.profile.json": {
+        "records": 86,
+        "count": 1,
+        "total_ms": 4.272736,
+        "slowest": ("Conv__435 + resnet50/conv1_relu/Relu", 0.229376, 5.36837),
+        "matches_layer_info": "trex/RTX-3090-tf-resnet50/fp16/resnet.onnx.engine.graph.json",
+    },
+    "trex/RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine.profile.json": {
+        "records": 63,
+        "count": 1,
+        "total_ms": 2.380608,
+        "slowest": (
+            "resnet50/quant_conv1_conv/LastValueQuant/QuantizeAndDequantizeV4/ReadVariableOp:0"
+            " + QuantLinearNode__622 + resnet50/quant_conv1_conv/BiasAdd",
+            0.167936,
+            7.05433,
+        ),
+        "matches_layer_info": "trex/RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine.graph.json",
     },
     "trex/notebook-yolo-orin/profile.json": {
         "records": 86,

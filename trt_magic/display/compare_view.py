@@ -36,6 +36,16 @@ def _runs_table(comparison: Comparison) -> str:
     return table(["run", *cols], rows, numeric=numeric)
 
 
+def _layer_cell(rec) -> str:
+    """The layer's name; a partner with another name (paired by signature) shown below it."""
+    name = esc(rec.name)
+    partner = getattr(rec, "name_b", None)
+    if isinstance(partner, str) and partner != rec.name and rec.change not in ("only in b",):
+        return (f'<div class="name" title="{name} ↔ {esc(partner)}">{name}</div>'
+                f'<div class="name muted">↔ {esc(partner)}</div>')  # fmt: skip
+    return f'<div class="name" title="{name}">{name}</div>'
+
+
 def _diff_rows(diff: LayerDiff, top: int | None) -> str:
     t = diff.table
     shown = t[t["change"] != "same"]
@@ -54,7 +64,7 @@ def _diff_rows(diff: LayerDiff, top: int | None) -> str:
         b_time = rec.time_ms_b if rec.time_ms_b == rec.time_ms_b else 0.0
         tip = f"{diff.a}: {fmt_num(rec.time_ms_a)} ms (grey), {diff.b}: {fmt_num(rec.time_ms_b)} ms"
         rows.append([
-            f'<div class="name" title="{esc(rec.name)}">{esc(rec.name)}</div>', esc(rec.type or ""),
+            _layer_cell(rec), esc(rec.type or ""),
             precision, fmt_num(rec.time_ms_a), fmt_num(rec.time_ms_b),
             pair_bar(a_time / peak if peak else 0, b_time / peak if peak else 0, kind, title=tip),
             fmt_num(rec.delta_ms), esc(rec.change),
@@ -86,7 +96,9 @@ def render_layer_diff(diff: LayerDiff, top: int | None = TOP_CHANGES, wrapped: b
     head = (f"<h4>Layers: {esc(diff.a)} → {esc(diff.b)} ({fmt_num(total_a)} → {fmt_num(total_b)} ms "
             f"per inference)</h4><div class='row'>{''.join(marks)}</div>")  # fmt: skip
     shown = "biggest changes" if top is not None else "all changes"
-    body = f"{head}<div class='muted'>{shown}; the full diff: <code>.table</code></div>{_diff_rows(diff, top)}"
+    note = f"<div class='muted'>{esc(diff.match_note)}</div>" if diff.match_note else ""
+    body = (f"{head}{note}<div class='muted'>{shown}; the full diff: <code>.table</code></div>"
+            f"{_diff_rows(diff, top)}")  # fmt: skip
     return wrap(body) if wrapped else body
 
 

@@ -58,11 +58,18 @@ def _names(runs: list[Run], names) -> list[str]:
 
 @dataclass
 class LayerDiff:
-    """Per-layer change between two runs of the same model (joined by layer name)."""
+    """Per-layer change between two engines: layers paired by name or by signature.
+
+    ``match`` says how the layers were paired ("name" or "signature") and ``match_note`` why;
+    ``name`` is the layer's name in ``a`` (in ``b`` for layers only there), ``name_b`` its
+    partner's name in ``b``.
+    """
 
     a: str
     b: str
     table: pd.DataFrame
+    match: str = "name"
+    match_note: str = ""
 
     @property
     def faster(self) -> pd.DataFrame:
@@ -76,6 +83,18 @@ class LayerDiff:
     def precision_changes(self) -> pd.DataFrame:
         return self.table[self.table["precision_changed"]]
 
+    @property
+    def moved(self) -> pd.DataFrame:
+        """Paired layers whose time, tactic, precision or fusion changed."""
+        t = self.table
+        paired = t["change"].isin(["faster", "slower", "same"])
+        changed = t["change"].isin(["faster", "slower"]) | t["precision_changed"]
+        return t[paired & (changed | t["tactic_changed"] | t["fusion_changed"])]
+
+    @property
+    def unmatched(self) -> pd.DataFrame:
+        return self.table[self.table["change"].isin(["only in a", "only in b"])]
+
     def _repr_html_(self) -> str:
         from ..display.compare_view import render_layer_diff
 
@@ -88,43 +107,76 @@ class LayerDiff:
         return write_page(path, render_layer_diff(self, top=None), title=f"{self.a} vs {self.b}")
 
 
-def _with_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Key rows by (name, occurrence): repeated names pair up one to one, never as a product."""
-    frame["_n"] = frame.groupby("name", sort=False).cumcount()
-    return frame
+def _entries(run: Run, frame: pd.DataFrame) -> list:
+    """The frame's layers as ``--exportLayerInfo`` entries (names for rows without details)."""
+    raw = list(run.layer_info_raw)
+    names = frame["name"].tolist()
+    if (
+        len(raw) > len(names)
+        or [e if isinstance(e, str) else e.get("Name") for e in raw] != names[: len(raw)]
+    ):
+        raw = []  # the frame is not the layer info in order (e.g. a profile's slice)
+    return raw + names[len(raw) :]
+
+
+def _fused(name) -> float:
+    return float(str(name).count(" + ") + 1) if isinstance(name, str) else float("nan")
 
 
 def layer_diff(
-    run_a: Run, run_b: Run, a: str = "a", b: str = "b", tolerance: float = 0.05
+    run_a: Run,
+    run_b: Run,
+    a: str = "a",
+    b: str = "b",
+    tolerance: float = 0.05,
+    match: str = "auto",
 ) -> LayerDiff:
-    """Join two runs' layers by name; a layer whose time moved by more than ``tolerance``
-    (relative) is ``faster`` or ``slower``; ``only in a``/``only in b`` when names differ."""
-    import numpy as np
+    """Pair two runs' layers and say which moved: time (by more than ``tolerance``, relative),
+    tactic, precision, fusion; layers with no partner stay listed as ``only in a``/``only in b``.
 
-    cols = ["name", "type", "precision", "time_ms"]
-    left = _with_key(run_a.layers[cols].copy())
-    right = _with_key(run_b.layers[cols].copy())
-    t = left.merge(right, on=["name", "_n"], how="outer", suffixes=("_a", "_b"), indicator=True)
-    t["type"] = t["type_a"].fillna(t["type_b"])
+    ``match``: "name", "signature" (layer type and shapes, TREx's rule: works across two exports
+    of one network, two precisions, two TensorRT versions or GPUs) or "auto" (names when they
+    pair at least as many layers, else signatures; ``LayerDiff.match_note`` says which).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .layer_match import match_layers
+
+    fa, fb = run_a.layers, run_b.layers
+    matching = match_layers(_entries(run_a, fa), _entries(run_b, fb), match)
+    ia = np.array([-1 if i is None else i for i, _ in matching.pairs], dtype="int64")
+    ib = np.array([-1 if j is None else j for _, j in matching.pairs], dtype="int64")
+    cols = ["name", "type", "precision", "tactic", "time_ms"]
+
+    def side(frame: pd.DataFrame, index: np.ndarray, suffix: str) -> pd.DataFrame:
+        picked = frame[cols].reset_index(drop=True).reindex(np.where(index >= 0, index, -1))
+        return picked.reset_index(drop=True).add_suffix(suffix)
+
+    t = pd.concat([side(fa, ia, "_a"), side(fb, ib, "_b")], axis=1)
+    t["name"] = t["name_a"].where(ia >= 0, t["name_b"])
+    t["type"] = t["type_a"].where(ia >= 0, t["type_b"])
     t["delta_ms"] = t["time_ms_b"] - t["time_ms_a"]
     t["ratio"] = t["time_ms_b"] / t["time_ms_a"].replace(0, np.nan)
     rel = t["delta_ms"] / t[["time_ms_a", "time_ms_b"]].max(axis=1).replace(0, np.nan)
     t["change"] = np.select(
-        [
-            t["_merge"] == "left_only",
-            t["_merge"] == "right_only",
-            rel < -tolerance,
-            rel > tolerance,
-        ],
+        [ib < 0, ia < 0, rel < -tolerance, rel > tolerance],
         ["only in a", "only in b", "faster", "slower"],
         default="same",
     )
-    both = t["precision_a"].notna() & t["precision_b"].notna()
-    t["precision_changed"] = both & (t["precision_a"] != t["precision_b"])
-    t = t.assign(_abs=t["delta_ms"].abs()).sort_values("_abs", ascending=False, na_position="last")
+    both = (ia >= 0) & (ib >= 0)
+    pa, pb = t["precision_a"], t["precision_b"]
+    t["precision_changed"] = both & pa.notna() & pb.notna() & (pa != pb)
+    ta, tb = t["tactic_a"], t["tactic_b"]
+    t["tactic_changed"] = both & ta.notna() & tb.notna() & (ta != tb)
+    t["fusion_changed"] = both & (t["name_a"].map(_fused) != t["name_b"].map(_fused))
+    t = t.assign(_abs=t["delta_ms"].abs()).sort_values(
+        "_abs", ascending=False, na_position="last", kind="stable"
+    )
     order = ["name", "type", "precision_a", "precision_b", "time_ms_a", "time_ms_b", "delta_ms",
-             "ratio", "change", "precision_changed"]  # fmt: skip
-    return LayerDiff(a, b, t[order].reset_index(drop=True))
+             "ratio", "change", "precision_changed", "name_b", "tactic_a", "tactic_b",
+             "tactic_changed", "fusion_changed"]  # fmt: skip
+    return LayerDiff(a, b, t[order].reset_index(drop=True), matching.method, matching.note)
 
 
 @dataclass
@@ -159,10 +211,15 @@ class Comparison:
             raise UsageError(f"no run named {which!r}", hint=f"names: {self.names}")
         return self.names.index(which)
 
-    def layer_diff(self, a: int | str = 0, b: int | str = 1, tolerance: float = 0.05) -> LayerDiff:
-        """Which layers got faster or slower from run ``a`` to run ``b``, which changed precision."""
+    def layer_diff(
+        self, a: int | str = 0, b: int | str = 1, tolerance: float = 0.05, match: str = "auto"
+    ) -> LayerDiff:
+        """Which layers got faster or slower from run ``a`` to run ``b``, which changed precision,
+        tactic or fusion. ``match``: "auto", "name" or "signature" (see ``layer_diff``)."""
         i, j = self._index(a), self._index(b)
-        return layer_diff(self.runs[i], self.runs[j], self.names[i], self.names[j], tolerance)
+        return layer_diff(
+            self.runs[i], self.runs[j], self.names[i], self.names[j], tolerance, match
+        )
 
     def _repr_html_(self) -> str:
         from ..display.compare_view import render_comparison

@@ -1,0 +1,165 @@
+"""Layer pairing across engines, checked against TREx 0.2.1's own answers (data/trex_pairs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from data.registry import DATA
+
+from trt_magic.errors import UsageError
+from trt_magic.results import compare, load_run
+from trt_magic.results.exports import load_layer_info
+from trt_magic.results.layer_match import (
+    SKIPPED_TYPES,
+    match_layers,
+    match_signatures,
+    shape_profile_of,
+    signature,
+)
+
+TREX = json.loads((DATA / "trex_pairs/pairs.json").read_text(encoding="utf-8"))
+assert TREX["trex_version"] == "0.2.1"
+PAIRS = TREX["pairs"]
+
+
+def _raw(prefix: str) -> list:
+    return load_layer_info(DATA / f"{prefix}.graph.json")[0]
+
+
+def _trex_view(raw_a, raw_b, pairs) -> list[list]:
+    """Our pairs as TREx lists them: names, without the layers TREx leaves out of its table."""
+    shown = []
+    for i, j in pairs:
+        a = None if i is None else raw_a[i]
+        b = None if j is None else raw_b[j]
+        if (a is not None and a["LayerType"] in SKIPPED_TYPES) or (
+            b is not None and b["LayerType"] in SKIPPED_TYPES
+        ):
+            continue
+        shown.append([a and a["Name"], b and b["Name"]])
+    return shown
+
+
+@pytest.mark.parametrize("label", sorted(PAIRS))
+@pytest.mark.parametrize("mode", ["exact", "first_io"])
+def test_signature_pairs_equal_trex(label, mode):
+    rec = PAIRS[label]
+    raw_a, raw_b = _raw(rec["a"]), _raw(rec["b"])
+    matching = match_layers(raw_a, raw_b, "signature", exact=mode == "exact")
+    assert matching.method == "signature"
+    assert _trex_view(raw_a, raw_b, matching.pairs) == rec[mode]
+    # every layer appears exactly once: unmatched ones stay listed
+    assert sorted(i for i, _ in matching.pairs if i is not None) == list(range(len(raw_a)))
+    assert sorted(j for _, j in matching.pairs if j is not None) == list(range(len(raw_b)))
+
+
+@pytest.mark.parametrize(
+    ("label", "method"),
+    [
+        ("A100 fp32 vs fp16", "name"),  # one export: the names line up
+        ("RTX-3090 tf resnet50 fp32 vs fp16", "name"),
+        ("A100 fp32 vs qat", "signature"),  # the QAT model is another export
+        ("mobilenet qat vs mobilenet_v2_residuals qat", "signature"),
+        ("A100 fp16 (TREx) vs RTX 3060 fp16 (fuzzylabs)", "signature"),
+    ],
+)
+def test_auto_says_which(label, method):
+    rec = PAIRS[label]
+    matching = match_layers(_raw(rec["a"]), _raw(rec["b"]))
+    assert matching.method == method
+    assert ("paired by signature" in matching.note) is (method == "signature")
+    assert "names pair" in matching.note
+
+
+def test_two_exports_of_one_network_pair_almost_every_layer():
+    rec = PAIRS["mobilenet qat vs mobilenet_v2_residuals qat"]
+    diff = compare(DATA / rec["a"], DATA / rec["b"]).layer_diff()
+    assert diff.match == "signature"
+    t = diff.table
+    paired = t[t["name_b"].notna() & t["time_ms_a"].notna()]
+    assert len(paired) == 57 == sum(1 for a, b in rec["exact"] if a and b)
+    # unmatched layers stay listed: the 15 TREx leaves unpaired, plus one layer per engine that
+    # TREx leaves out (a NoOp/Constant) whose names differ
+    assert len(rec["exact"]) - 57 == 15 and len(diff.unmatched) == 15 + 2
+    row = t.set_index("name").loc["features.0.0.weight + QuantizeLinear_8 + Conv_12 + PWN(Clip_16)"]
+    assert row["name_b"] == "features.0.0.weight + QuantizeLinear_7 + Conv_9 + PWN(Clip_13)"
+    # a name join pairs (almost) nothing on the same files
+    by_name = compare(DATA / rec["a"], DATA / rec["b"]).layer_diff(match="name")
+    assert by_name.match == "name" and len(by_name.table) - len(by_name.unmatched) <= 1
+
+
+def test_one_model_two_tensorrt_versions_and_gpus():
+    a = load_run(DATA / "trex/A100-fp16/resnet.onnx.engine")
+    b = load_run(DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16")
+    diff = compare(a, b, names=["A100", "RTX3060"]).layer_diff()
+    assert diff.match == "signature"
+    row = diff.table.set_index("name").loc["Conv_0 + Relu_1"]
+    assert row["name_b"] == "/conv1/Conv + /relu/Relu"
+    assert bool(row["tactic_changed"]) and not bool(row["fusion_changed"])
+    moved = diff.moved
+    assert "Conv_0 + Relu_1" in set(moved["name"])
+    assert moved["tactic_changed"].sum() >= 15  # another GPU and version: other kernels
+
+
+def test_fp16_vs_qat_shows_precision_and_fusion_moves():
+    fp16 = load_run(DATA / "trex/A100-fp16/resnet.onnx.engine")
+    qat = load_run(DATA / "trex/A100-qat/resnet-qat.onnx.engine")
+    diff = compare(fp16, qat).layer_diff()
+    assert diff.match == "signature"
+    row = diff.table.set_index("name").loc["Conv_3 + Relu_4"]
+    assert (row["precision_a"], row["precision_b"]) == ("FP16", "INT8")
+    assert bool(row["fusion_changed"])  # the QAT layer also holds the weights' Q/DQ
+    assert diff.precision_changes["precision_b"].eq("INT8").sum() >= 15
+
+
+def test_name_mode_keeps_the_old_join():
+    fp32 = DATA / "trex/A100-fp32/resnet.onnx.engine"
+    fp16 = DATA / "trex/A100-fp16/resnet.onnx.engine"
+    diff = compare(fp32, fp16).layer_diff(match="name")
+    counts = diff.table["change"].value_counts()
+    assert counts["only in a"] == 6 and counts["only in b"] == 10
+    assert (diff.table["name_b"].dropna() == diff.table["name"][diff.table["name_b"].notna()]).all()
+
+
+def test_pointwise_inputs_may_be_swapped():
+    # TREx pairs two-input PointWise layers whose inputs come in the other order
+    sig = ("PointWise", ((64, 56, 56), (1, 1, 1)), ((64, 56, 56),))
+    swapped = ("PointWise", ((1, 1, 1), (64, 56, 56)), ((64, 56, 56),))
+    other = ("Convolution", ((64, 56, 56),), ((64, 56, 56),))
+    assert match_signatures([other, sig], [swapped, other]) == [(0, 1), (1, 0)]
+
+
+def test_greedy_order_is_trex_order():
+    x, y, z = ("X", (), ()), ("Y", (), ()), ("Z", (), ())
+    # A's head looks ahead in B; then B's head looks ahead in A; unmatched stay listed
+    assert match_signatures([x, y], [y, x]) == [(0, 1), (1, 0)]
+    assert match_signatures([z, x], [x]) == [(0, None), (1, 0)]
+    assert match_signatures([], [x]) == [(None, 0)]
+
+
+def test_signature_leaves_out_batch_and_skipped_layers():
+    raw = _raw("trex/A100-fp16/resnet.onnx.engine")
+    conv = next(r for r in raw if r["Name"] == "Conv_0 + Relu_1")
+    assert signature(conv) == ("Convolution", ((3, 224, 224),), ((64, 112, 112),))
+    noop = next(r for r in raw if r["LayerType"] == "NoOp")
+    assert signature(noop) is None and signature("just a name") is None
+
+
+def test_names_only_layer_info_cannot_pair_by_signature():
+    names = load_layer_info(DATA / "trtexec/layerinfo-8.6.0-names-only.json")[0]
+    matching = match_layers(names, names)
+    assert matching.method == "name" and "profilingVerbosity=detailed" in matching.note
+    with pytest.raises(UsageError, match="by signature") as err:
+        match_layers(names, names, "signature")
+    assert "--profilingVerbosity=detailed" in err.value.hint
+    with pytest.raises(UsageError, match="not a way"):
+        match_layers(names, names, "fuzzy")
+
+
+@pytest.mark.parametrize(
+    ("name", "profile"),
+    [("Conv_0 + Relu_1", 0), ("Conv_0 + Relu_1 [profile 1]", 1), ("x [profile 12]", 12)],
+)
+def test_shape_profile_of(name, profile):
+    assert shape_profile_of(name) == profile
