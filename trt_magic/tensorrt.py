@@ -16,8 +16,10 @@ import csv
 import functools
 import io
 import re
+import threading
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 #: Max ONNX opset per TensorRT release, from the header line of each branch's operators.md as
 #: listed in onnx_tensorrt_ops/SOURCES.md ("TensorRT 8.6 supports operators up to Opset 17",
@@ -147,3 +149,125 @@ def _load_table(name: str) -> dict[str, OpSupport]:
 def operator_support(trt_version: str | None) -> dict[str, OpSupport]:
     """ONNX operator -> :class:`OpSupport` for ``trt_version`` (see :func:`operator_table_for`)."""
     return dict(_load_table(operator_table_for(trt_version)))
+
+
+# ----- the TensorRT version of an image, for real: its environment, then trtexec's banner -----
+
+#: environment variables NVIDIA's TensorRT images set to their TensorRT version (either one)
+VERSION_ENV_VARS = ("TRT_VERSION", "TENSORRT_VERSION")
+#: trtexec's first log line: ``[TensorRT v101601] [b11] # trtexec ...`` (log-10.16.1-*.log),
+#: ``[TensorRT v8601] # trtexec ...`` (log-8.6.1-segformer-*.log)
+_BANNER = re.compile(r"\[TensorRT v(\d{4,6})\]")
+
+
+@dataclass(frozen=True)
+class ImageTensorRT:
+    """An image's TensorRT version and where that came from (shown in notes)."""
+
+    version: str | None
+    source: str  # "image environment TRT_VERSION=11.1.0", "trtexec banner [TensorRT v110100]", ...
+
+    @property
+    def major(self) -> int | None:
+        parsed = parse_version(self.version)
+        return parsed[0] if parsed else None
+
+
+def version_from_banner(text: str) -> str | None:
+    """``[TensorRT v110100]`` -> ``"11.1.0"``; ``[TensorRT v8601]`` -> ``"8.6.1"``; else None.
+
+    The number is NV_TENSORRT_VERSION: major*10000 + minor*100 + patch from TensorRT 10 on
+    (``v101601`` is 10.16.1 in log-10.16.1-onnx-default-run.log), major*1000 + minor*100 + patch
+    before (``v8601`` is 8.6.1, ``v8502`` 8.5.2 in log-8.5.2-yolov8seg-*.log).
+    """
+    m = _BANNER.search(text or "")
+    if not m:
+        return None
+    n = int(m.group(1))
+    major, rest = (n // 10000, n % 10000) if n >= 100000 else (n // 1000, n % 1000)
+    return f"{major}.{rest // 100}.{rest % 100}"
+
+
+def version_from_env(env) -> tuple[str, str] | None:
+    """The (variable, version) an image's environment states; ``env`` is Docker's
+    ``Config.Env`` list (``["TRT_VERSION=11.1.0.106", ...]``) or a mapping."""
+    pairs = env.items() if isinstance(env, dict) else (e.partition("=")[::2] for e in env or ())
+    found = dict(pairs)
+    for name in VERSION_ENV_VARS:
+        value = str(found.get(name) or "").strip()
+        if parse_version(value):
+            return name, value
+    return None
+
+
+_banner_lock = threading.Lock()
+_banners: dict[str, str] = {}  # image id -> version learned from a banner (this process)
+
+
+def remember_banner(image_id: str | None, log_text: str, cache_dir: str | None = None) -> None:
+    """Learn ``image_id``'s TensorRT from the banner of a run's log (kept in ``cache_dir``)."""
+    version = version_from_banner(log_text[:4096] if log_text else "")
+    if not image_id or not version:
+        return
+    with _banner_lock:
+        _banners[image_id] = version
+        if cache_dir:
+            _write_banners(Path(cache_dir) / _BANNER_FILE, image_id, version)
+
+
+_BANNER_FILE = "tensorrt_versions.json"
+
+
+def _write_banners(path: Path, image_id: str, version: str) -> None:
+    import json
+    import os
+    import tempfile
+
+    known = _read_banners(path)
+    if known.get(image_id) == version:
+        return
+    known[image_id] = version
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tensorrt_versions.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(known, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache folder: the in-memory answer still holds
+        pass
+
+
+def _read_banners(path: Path) -> dict[str, str]:
+    import json
+
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def image_tensorrt(
+    image: str,
+    *,
+    image_id: str | None = None,
+    env=None,
+    cache_dir: str | None = None,
+) -> ImageTensorRT:
+    """The TensorRT version of ``image``: its environment (``TRT_VERSION`` / ``TENSORRT_VERSION``),
+    else the banner of an earlier run of the same image id, else the NGC tag table, else unknown.
+    """
+    stated = version_from_env(env)
+    if stated:
+        return ImageTensorRT(stated[1], f"image environment {stated[0]}={stated[1]}")
+    if image_id:
+        with _banner_lock:
+            learned = _banners.get(image_id)
+        if learned is None and cache_dir:
+            learned = _read_banners(Path(cache_dir) / _BANNER_FILE).get(image_id)
+        if learned:
+            return ImageTensorRT(learned, f"trtexec banner of an earlier run of {image_id[:19]}")
+    tagged = tensorrt_version_for_image(image)
+    if tagged:
+        return ImageTensorRT(tagged, "NGC tag table (data/ngc_tensorrt_tags.csv)")
+    return ImageTensorRT(None, f"unknown: {image} states no TensorRT version and has not run yet")

@@ -2,7 +2,9 @@
 the removed ones.
 
 Which flags exist is read from the real ``--help`` texts shipped in ``trt_magic/data/trtexec_help/``
-(8.6.1, 10.0.1, 10.6.0, 10.16.1; provenance in its SOURCES.md). Which flags name files, and whether
+(8.6.1, 10.0.1, 10.6.0, 10.16.1) and, for TensorRT 11.0 and 11.1, from the flag lists read off
+``samples/common/sampleOptions.cpp`` at NVIDIA/TensorRT's v11.0 and v11.1 tags (provenance in its
+SOURCES.md). Which flags name files, and whether
 trtexec reads or writes them, is the table :data:`FILE_FLAGS` below (the help marks most of them
 ``=<file>``; the plugin and ``spec`` flags say it in words). Python code uses snake_case; trtexec's
 camelCase names live only here and in ``command.py``.
@@ -22,6 +24,14 @@ HELP_FILES = {
     "10.6.0": "help-trtexec-10.6.0.txt",
     "10.16.1": "help-trtexec-10.16.1.txt",
 }
+#: flag lists read off samples/common/sampleOptions.cpp at NVIDIA/TensorRT tags v11.0 / v11.1
+#: (no recorded 11.x --help is public; data/trtexec_help/SOURCES.md says how they were read)
+SOURCE_FILES = {
+    "11.0.0": "flags-trtexec-11.0.0.txt",
+    "11.1.0": "flags-trtexec-11.1.0.txt",
+}
+#: every version whose flags are known: TensorRT version -> file
+FLAG_FILES = {**HELP_FILES, **SOURCE_FILES}
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,11 @@ FILE_FLAGS: dict[str, FileFlag] = {
     "--safetyPlugins": FileFlag("input", None, "plugin"),
     "--leanDLLPath": FileFlag("input"),
     "--tempdir": FileFlag("dir"),
+    # TensorRT 11.1 (sampleOptions.cpp at v11.1: "--tuneBuildRouteFile=<f>", "--tuningCacheFile=<f>
+    # JSON file to which per-iteration results are appended", "--loadRefOutputs=spec ... name:file")
+    "--tuneBuildRouteFile": FileFlag("input"),
+    "--tuningCacheFile": FileFlag("inout"),
+    "--loadRefOutputs": FileFlag("input", None, "name_file_list"),
 }
 
 #: flags trtexec accepts although its help does not list them, with the versions a real log shows
@@ -126,6 +141,53 @@ REPLACEMENTS: dict[str, Replacement] = {
     ),
 }
 
+#: TensorRT 11.0 removed weak typing and implicit quantization: these 10.16 flags are gone from
+#: sampleOptions.cpp at v11.0 and v11.1 (data/trtexec_help/SOURCES.md) -> what replaces each one.
+#: trt_magic does the replacement itself for the precision flags (trt_magic.precision).
+REMOVED_IN_11: dict[str, Replacement] = {
+    **{
+        flag: Replacement(
+            None,
+            f"TensorRT 11 removed {flag}: the precision comes from the model's own types; "
+            f"rewrite the model with {how} and build it as it is",
+        )
+        for flag, how in (
+            ("--fp16", "cast_onnx(path, 'fp16')"),
+            ("--bf16", "cast_onnx(path, 'bf16')"),
+            ("--int8", "quantize_onnx(path, calibration, 'int8')"),
+            ("--fp8", "quantize_onnx(path, calibration, 'fp8')"),
+            ("--best", "quantize_onnx(path, calibration, 'int8') (the rest in FP16)"),
+            ("--int4", "ModelOpt's INT4 weight quantization"),
+        )
+    },
+    **{
+        flag: Replacement(
+            None,
+            f"TensorRT 11 removed calibration ({flag}): give calibration data to "
+            "quantize_onnx(path, calibration), which writes explicit Q/DQ nodes",
+        )
+        for flag in (
+            "--calib",
+            "--calibProfile",
+            "--minShapesCalib",
+            "--optShapesCalib",
+            "--maxShapesCalib",
+        )
+    },  # fmt: skip
+    **{
+        flag: Replacement(
+            None,
+            f"TensorRT 11 removed {flag}: a layer's precision is its type in the model; "
+            "keep layers in FP32 with cast_onnx(path, keep_fp32=[...])",
+        )
+        for flag in ("--layerPrecisions", "--layerOutputTypes", "--precisionConstraints")
+    },
+    "--restricted": Replacement(None, "TensorRT 11 removed --restricted (safety restrictions)"),
+    "--weightless": Replacement(
+        "--stripWeights", "TensorRT 11 removed --weightless: use --stripWeights"
+    ),
+}
+
 _HELP_FLAG = re.compile(r"^  (-{1,2}[A-Za-z][\w]*)(?:=\S*)?(?:, (-{1,2}[A-Za-z][\w]*))?")
 
 
@@ -137,8 +199,9 @@ def split_flag(arg: str) -> tuple[str, str | None]:
 
 @cache
 def help_flags(trt_version: str) -> frozenset[str]:
-    """Return the flags listed in the shipped ``--help`` text of ``trt_version`` (e.g. "10.16.1")."""
-    text = Path(__file__).parent.parent / "data" / "trtexec_help" / HELP_FILES[trt_version]
+    """Return the flags listed in the shipped ``--help`` text (or 11.x flag list) of
+    ``trt_version`` (e.g. "10.16.1", "11.1.0")."""
+    text = Path(__file__).parent.parent / "data" / "trtexec_help" / FLAG_FILES[trt_version]
     found = set()
     for line in text.read_text(encoding="utf-8").splitlines():
         m = _HELP_FLAG.match(line)
@@ -148,15 +211,23 @@ def help_flags(trt_version: str) -> frozenset[str]:
 
 
 def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in re.findall(r"\d+", version)[:3]) or (0,)
+    """``"11.0"`` -> (11, 0, 0), ``"11.1.0.106"`` -> (11, 1, 0): the build number is ignored."""
+    parts = [int(p) for p in re.findall(r"\d+", version)[:3]] or [0]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 def _bracketing_helps(trt_version: str) -> list[str]:
     """The shipped help versions to judge ``trt_version`` by: itself, or the ones around it."""
-    if trt_version in HELP_FILES:
+    if trt_version in FLAG_FILES:
         return [trt_version]
     key = _version_key(trt_version)
-    ordered = sorted(HELP_FILES, key=_version_key)
+    # a removal at a major version is sharp: 11.x is never judged by a 10.x text
+    ordered = sorted(
+        (v for v in FLAG_FILES if (_version_key(v)[0] >= 11) == (key[0] >= 11)), key=_version_key
+    )
+    same = [v for v in ordered if _version_key(v) == key]  # "11.0" or "11.0.0.114" is 11.0.0
+    if same:
+        return same
     below = [v for v in ordered if _version_key(v) <= key]
     above = [v for v in ordered if _version_key(v) > key]
     # a version between two help texts may know what either knows: accept both
@@ -170,7 +241,7 @@ def flag_known(flag: str, trt_version: str | None = None) -> bool:
     what either accepts, so this only says False when the evidence says so.
     """
     name, _ = split_flag(flag)
-    versions = list(HELP_FILES) if trt_version is None else _bracketing_helps(trt_version)
+    versions = list(FLAG_FILES) if trt_version is None else _bracketing_helps(trt_version)
     if any(name in help_flags(v) for v in versions):
         return True
     unlisted = ACCEPTED_UNLISTED.get(name)
@@ -185,18 +256,27 @@ def flag_known(flag: str, trt_version: str | None = None) -> bool:
 def flag_versions(flag: str) -> list[str]:
     """Return the shipped help versions that list ``flag``."""
     name, _ = split_flag(flag)
-    return [v for v in HELP_FILES if name in help_flags(v)]
+    return [v for v in FLAG_FILES if name in help_flags(v)]
 
 
 def all_flags() -> frozenset[str]:
     """Every flag of every shipped help text."""
-    return frozenset().union(*(help_flags(v) for v in HELP_FILES))
+    return frozenset().union(*(help_flags(v) for v in FLAG_FILES))
 
 
-def replacement_for(arg: str) -> tuple[str | None, str] | None:
-    """Return (new argument or None to drop it, why) for a removed/deprecated flag, else None."""
+def is_11(trt_version: str | None) -> bool:
+    """True for TensorRT 11 and later (strongly typed only: no precision flags)."""
+    return bool(trt_version) and _version_key(trt_version)[0] >= 11
+
+
+def replacement_for(arg: str, trt_version: str | None = None) -> tuple[str | None, str] | None:
+    """Return (new argument or None to drop it, why) for a removed/deprecated flag, else None.
+
+    The TensorRT 11 removals (:data:`REMOVED_IN_11`) count only when ``trt_version`` is 11.x.
+    """
     name, value = split_flag(arg)
-    rep = REPLACEMENTS.get(name)
+    rep = REMOVED_IN_11.get(name) if is_11(trt_version) else None
+    rep = rep or REPLACEMENTS.get(name)
     if rep is None:
         return None
     return rep.apply(value), rep.why
@@ -218,7 +298,7 @@ def check_flags(args: list[str], trt_version: str | None) -> list[str]:
         if not arg.startswith("-"):
             continue
         name, _ = split_flag(arg)
-        rep = replacement_for(arg)
+        rep = replacement_for(arg, trt_version)
         known = flag_known(name, trt_version)
         where = f"TensorRT {trt_version}" if trt_version else "any known TensorRT"
         if rep is not None and (not known or name in ("--plugins", "--weightless", "--workspace")):

@@ -65,6 +65,9 @@ class Run:
         cached: True when the engine cache answered instead of a build.
         recorded: set for replayed runs: where the recording came from.
         log_text: the full log when it is not (yet) on disk; else read from ``files["log"]``.
+        tensorrt: the TensorRT version the run targeted, with where that came from.
+        rewrite: the model rewrite that stood for precision flags TensorRT 11 removed
+            (a ``trt_magic.rewrite.RewriteRecord``: what, where, settings, cost), else None.
     """
 
     command: list[str] = field(default_factory=list)
@@ -83,6 +86,8 @@ class Run:
     recorded: Recorded | None = None
     log_text: str | None = None
     notes: list[str] = field(default_factory=list)
+    tensorrt: Any = None
+    rewrite: Any = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -227,6 +232,14 @@ class Run:
         return self._cached(
             "layers", lambda: layers_frame(self.layer_info_raw, self.profile_records)
         ).pipe(_detached)
+
+    @property
+    def precision_mix(self) -> pd.DataFrame:
+        """Layers, time and share of time per precision (FP32, FP16, INT8...); warns loudly when
+        a low-precision request runs mostly in FP32 (see ``trt_magic.results.precision``)."""
+        from .precision import precision_mix
+
+        return precision_mix(self)
 
     @property
     def timings(self) -> pd.DataFrame:

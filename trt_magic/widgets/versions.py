@@ -27,6 +27,14 @@ FIRST_SEEN = {
 COMPAT_FIRST_SEEN = {"none": "8.6", "ampere+": "8.6", "sameComputeCapability": "10.16"}
 
 
+#: precision flags TensorRT 11 removed that a build turns into a model rewrite
+REWRITTEN_ON_11 = ("--fp16", "--bf16", "--int8", "--fp8", "--best")
+
+
+def _is_11(trt_version: str | None) -> bool:
+    return bool(trt_version) and version_tuple(trt_version)[:1] >= (11,)
+
+
 def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
 
@@ -49,7 +57,9 @@ def precision_reasons(trt_version: str | None, image: str) -> dict[Precision, st
     reasons: dict[Precision, str | None] = {}
     for precision in Precision:
         flag = precision.flag
-        if flag is None or flag_available(flag, trt_version):
+        if flag in REWRITTEN_ON_11 and _is_11(trt_version):
+            reasons[precision] = None  # the build rewrites the model (commandline.precision)
+        elif flag is None or flag_available(flag, trt_version):
             reasons[precision] = None
         else:
             since = FIRST_SEEN.get(flag)
