@@ -11,6 +11,7 @@ import pytest
 
 import trt_magic.display.engine_graph as eg
 from trt_magic import netron as views
+from trt_magic.netron import urls
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +22,8 @@ IMG = Path(__file__).parent.parent / "docs" / "img"
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1100, "height": 720})
-    # hermetic: only the local Netron servers and files (Netron asks ipinfo.io and analytics)
+    # hermetic: only the local servers and files (tests/test_netron_browser.py proves that
+    # the Netron page asks nothing else; here a stray request would only be refused)
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     yield context.new_page()
     context.close()
@@ -66,21 +68,12 @@ def tiny_onnx(tmp_path_factory) -> tuple[Path, list[str]]:
     return path, names
 
 
-def accept_cookie_notice(frame) -> None:
-    """Netron 9.3.3 first shows 'This app uses cookies ...' with an Accept button."""
-    button = frame.locator("#message-button")
-    button.wait_for(state="visible", timeout=30_000)
-    assert "uses cookies" in frame.locator("#message-text").inner_text()
-    button.click()
-
-
 def test_netron_shows_the_exported_model(page, tiny_onnx):
     from playwright.sync_api import expect
 
     path, names = tiny_onnx
     view = views.netron_view(path)
     page.goto(view.url)
-    accept_cookie_notice(page)
     canvas = page.locator("#canvas")
     canvas.get_by_text("MaxPool", exact=True).first.wait_for(timeout=30_000)
     for op in ("Conv", "Relu", "MaxPool"):
@@ -106,7 +99,6 @@ def test_netron_view_html_in_a_page_and_as_a_saved_copy(page, tiny_onnx, tmp_pat
     notebook.write_text(f"<!DOCTYPE html><html><body>{view._repr_html_()}</body></html>")
     page.goto(notebook.as_uri())
     frame = page.frame_locator("iframe")
-    accept_cookie_notice(frame)
     frame.locator("#canvas").get_by_text("MaxPool", exact=True).first.wait_for(timeout=30_000)
     assert page.locator(".trt-magic-netron-gone").is_hidden()
 
@@ -191,8 +183,8 @@ def test_views_in_an_nbconvert_html_export(page, tiny_onnx, tmp_path):
 @pytest.mark.parametrize("proxy_status, blank", [(502, True), (200, False)])
 def test_netron_view_behind_a_proxy_notices_a_gone_server(page, monkeypatch, proxy_status, blank):
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
-    monkeypatch.setattr(views, "_has_server_proxy", lambda: True)
-    url, note = views.view_url(4321, "v1")
+    monkeypatch.setattr(urls, "_has_server_proxy", lambda: True)
+    url, note = urls.view_url(4321, "v1", "t0ken")
     view = views.NetronView(path=Path("/m/model.onnx"), port=4321, url=url, note=note)
     hub = "http://127.0.0.1:9"  # the hub's origin, played by Playwright routes
     page.route(

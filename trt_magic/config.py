@@ -75,7 +75,7 @@ def _check_netron_url(value: str) -> str:
     if not value:
         return value
     try:
-        value.format(port=8080, base_url="/")
+        value.format(port=8080, base_url="/", token="t")
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"{value!r} is not a template with {{port}} ({exc})") from None
     if "{port}" not in value:
@@ -168,7 +168,7 @@ class Settings(Configurable):
         "(env TRT_MAGIC_OPSET).",
     ).tag(config=True)
     netron_url = Unicode(
-        help="URL template for Netron views, with {port} (and {base_url}); '' detects "
+        help="URL template for Netron views, with {port} (and {base_url}, {token}); '' detects "
         "JupyterHub/Binder proxies (env TRT_MAGIC_NETRON_URL).",
     ).tag(config=True)
     log_lines = Int(
