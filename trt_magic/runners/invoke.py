@@ -15,7 +15,7 @@ from ..config import BACKENDS, ENV_VARS, get_settings
 from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
-from .base import Job, LogSink
+from .base import Job, LogSink, Runner
 
 
 def trtexec(
@@ -31,6 +31,7 @@ def trtexec(
     display: bool = True,
     on_line: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
+    runner: Runner | None = None,
 ) -> Run:
     """Run trtexec with ``args`` (flags exactly as trtexec takes them, host paths).
 
@@ -46,6 +47,8 @@ def trtexec(
         display: stream the log live (notebook display or print), capped.
         on_line: called with every log line.
         cancel: a ``threading.Event``; setting it stops the run ("interrupted").
+        runner: a backend object instead of ``backend`` (``run(job)``, ``host``, ``image_id()``),
+            e.g. a sweep executor's cluster runner; trtexec then sees host paths.
 
     Returns:
         the :class:`~trt_magic.results.run.Run` (status "passed", "failed", "timeout",
@@ -57,7 +60,8 @@ def trtexec(
     """
     settings = get_settings()
     argv = split_args(args)
-    backend = _check_backend(backend or settings.backend, timeout)
+    backend = runner.name if runner is not None else backend
+    backend = _check_backend(backend or settings.backend, timeout, runner)
     image = image or settings.image
     gpus = _normalize_gpus(gpus or settings.gpus)
     title = f"trtexec ({backend}) " + " ".join(argv)
@@ -69,10 +73,11 @@ def trtexec(
         job = Job(argv, plan, LogSink(None, live, on_line), image=image, gpus=gpus)
         return ReplayRunner().run(job)
     _check_inputs(plan_paths(argv, settings.resolve_path, root=None))  # before any pull or start
-    runner = _runner(backend, docker_host)
+    runner = runner or _runner(backend, docker_host)
     identity = runner.image_id(image, live.note) if backend == "docker" else runner.image_id()
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
-    plan = plan_paths(run_args, settings.resolve_path, root=None if backend == "local" else _root())
+    host_paths = backend == "local" or getattr(runner, "maps_paths", True) is False
+    plan = plan_paths(run_args, settings.resolve_path, root=None if host_paths else _root())
     notes = check_flags(argv, _image_trt_version(image) if backend == "docker" else None)
     for n in notes:
         live.note(n)
@@ -92,8 +97,8 @@ def trtexec(
     return _run_cached(runner, job, cache, identity, Path(settings.cache_dir))
 
 
-def _check_backend(backend: str, timeout: float | None) -> str:
-    if backend not in BACKENDS:
+def _check_backend(backend: str, timeout: float | None, runner=None) -> str:
+    if runner is None and backend not in BACKENDS:
         raise UsageError(
             f"backend {backend!r} is not one of {', '.join(BACKENDS)}.", hint="--backend docker"
         )

@@ -47,6 +47,7 @@ def row_record(row: Row) -> dict[str, Any]:
         "phase": row.phase,
         "route": " | ".join(row.route) or None,
         "error": row.error or None,
+        "placement": row.placement,
     }
 
 
@@ -67,6 +68,7 @@ class SweepResult:
     slots: list[Slot]
     rows: list[Row] = field(default_factory=list)
     outdir: str = ""
+    executor: str = ""  # where the variants ran (the executor's one-line description)
 
     @property
     def table(self):
@@ -149,6 +151,7 @@ _COLUMNS = (
     "accurate",
     "wall_s",
     "cached",
+    "placement",
     "error",
 )
 _STATUS_COLOR = {

@@ -46,6 +46,9 @@ class Row:
     route: list[str] = field(default_factory=list)  # raw log lines naming a build route
     cached: bool = False
     phase: int = 1
+    placement: str | None = (
+        None  # where a cluster ran it ("slurm job 7 COMPLETED on n1 gpu:a100:1")
+    )
 
 
 #: does one row's variant on one slot, filling ``row.run`` / ``row.accuracy`` / ``row.route``
@@ -61,6 +64,8 @@ class Scheduler:
         on_change: called with the row after every state change (from worker threads).
         cancel: set it to stop: running work sees it (the runner stops its container), and
             rows not started yet end as cancelled.
+        lanes: worker threads per slot: 1 keeps a slot to one build at a time (Docker hosts);
+            a cluster executor keeps many variants in its engine's queue at once.
     """
 
     def __init__(
@@ -69,8 +74,10 @@ class Scheduler:
         work: Work,
         on_change: Callable[[Row], None],
         cancel: threading.Event | None = None,
+        lanes: int = 1,
     ):
         self.slots = slots
+        self.lanes = max(1, int(lanes))
         self.work = work
         self.on_change = on_change
         self.rows: list[Row] = []
@@ -98,9 +105,13 @@ class Scheduler:
 
     def run(self) -> None:
         """Run every queued row; return when all are done or cancelled."""
+        with self._lock:  # no more workers than rows waiting for them
+            queued = len(self._shared) + sum(len(q) for q in self._pinned.values())
+        per_slot = max(1, min(self.lanes, queued))
         workers = [
             threading.Thread(target=self._worker, args=(s,), name=f"sweep {s.label}", daemon=True)
             for s in self.slots
+            for _ in range(per_slot)
         ]
         for w in workers:
             w.start()
