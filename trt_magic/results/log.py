@@ -39,6 +39,10 @@ _TRACE_AVG = re.compile(
     rf"Average on \d+ runs - GPU latency: {_NUMBER} ms - Host latency: {_NUMBER} ms"
     rf".*?enqueue {_NUMBER} ms"
 )
+# "[TRT] Total Weights Memory: 13100672 bytes" (log-10.16.1-*), "Total Scratch Memory: 0" (8.x)
+_MEMORY = re.compile(
+    r"^Total (Weights|Activation|Host Persistent|Device Persistent|Scratch) Memory: (\d+)(?: bytes)?$"
+)
 _BINDING = re.compile(
     r"^(Input|Output) binding for (.+) with dimensions (\S+) and type (\S+) is created"
 )
@@ -79,6 +83,7 @@ class ParsedLog:
     errors: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # untagged lines not understood, kept raw
     legacy: bool = False  # the 7.x layout (no performance summary)
+    memory: dict[str, int] = field(default_factory=dict)  # "Total Weights Memory" ... in bytes
     line_count: int = 0
 
     @property
@@ -207,6 +212,10 @@ class _Parser:
         self.log.trtexec_build = self.log.trtexec_build or build
 
     def _info(self, message: str) -> None:
+        if message.startswith("Total ") and (mem := _MEMORY.match(message)):
+            key = mem.group(1).lower().replace(" ", "_") + "_bytes"
+            self.log.memory[key] = int(mem.group(2))  # the last build step's figure wins
+            return
         header = _SECTION.match(message)
         if header:
             self._enter_section(header.group(1))

@@ -242,6 +242,53 @@ class Run:
         return precision_mix(self)
 
     @property
+    def layer_info(self) -> pd.DataFrame:
+        """Every raw ``--exportLayerInfo`` attribute of every layer (one row each) plus ``type``,
+        ``precision``, ``macs``, ``weights_bytes``, ``activation_bytes``, ``intensity`` (MACs per
+        byte moved) and, when profiled, ``time_ms`` and ``percent``."""
+        from .layer_info import layer_info_frame
+
+        def build() -> pd.DataFrame:
+            frame = layer_info_frame(self.layer_info_raw)
+            layers = self.layers
+            n = len(frame)
+            if n and layers["name"].iloc[:n].tolist() == frame["Name"].tolist():
+                frame["time_ms"] = layers["time_ms"].iloc[:n].to_numpy()
+                frame["percent"] = layers["percent"].iloc[:n].to_numpy()
+            return frame
+
+        return self._cached("layer_info", build).pipe(_detached)
+
+    @property
+    def memory(self) -> dict[str, float]:
+        """Engine memory in bytes: weights and layer outputs summed over the layer info, and the
+        build log's ``Total Weights/Activation/Scratch/... Memory`` lines (``*_bytes``)."""
+        from .layer_info import memory_totals
+
+        return dict(
+            self._cached("memory", lambda: memory_totals(self.layer_info_raw, self.log.memory))
+        )
+
+    def lint(self) -> pd.DataFrame:
+        """Linter findings: one row per (layer, rule) with why it matters and what to try;
+        warnings first, costliest first (``trt_magic.results.lint`` lists the rules)."""
+        from .lint import findings_frame, lint_layers
+
+        def build() -> pd.DataFrame:
+            raw = self.layer_info_raw
+            layers = self.layers
+            n = len(raw)
+            aligned = n and layers["name"].iloc[:n].tolist() == [
+                r if isinstance(r, str) else r.get("Name") for r in raw
+            ]
+            times = layers["time_ms"].iloc[:n].tolist() if aligned else None
+            percents = layers["percent"].iloc[:n].tolist() if aligned else None
+            precision = self.summary.get("precision")
+            return findings_frame(lint_layers(raw, times, percents, precision))
+
+        return self._cached("lint", build).pipe(_detached)
+
+    @property
     def timings(self) -> pd.DataFrame:
         """``--exportTimes``: one row per inference (empty frame without the file)."""
         import pandas as pd
