@@ -190,7 +190,9 @@ def test_reads_with_the_standard_json_module_when_orjson_is_absent(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson -> ImportError
-    assert exports._json_loads() is json.loads
+    from trt_magic.results import jsonfile
+
+    assert jsonfile._orjson() is None
     layers = read_layer_info(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
     assert len(layers) == 9
 

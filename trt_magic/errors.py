@@ -15,6 +15,8 @@
      │    ├── ResultError         a results file could not be read
      │    └── MissingDependency   an optional extra is not installed
      └── TrtMagicBug              a bug in trt_magic itself: full traceback
+    UserWarning
+     └── ResultWarning            a results file held impossible figures, read as missing
 
 A ``TrtMagicError`` defines ``_render_traceback_`` so IPython shows only its own few lines (the
 cell still fails); the original error text is kept in ``.detail`` and the full traceback in
@@ -97,6 +99,11 @@ class MissingDependency(TrtMagicError):
         )
         self.module = module
         self.extra = extra
+
+
+class ResultWarning(UserWarning):
+    """A trtexec log or export held figures that cannot be (negative or non-finite times,
+    infinite throughput...): they were read as missing values."""
 
 
 class TrtMagicBug(Exception):

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import gc
-import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ResultError
+from .figures import Dropped, number, wrong_type
+from .schema import layer_ok, layer_problem
 
 #: a token of a ``Format/Datatype`` string -> the precision it names. Long 8.x strings
 #: (``Channel major FP16 format where channel % 8 == 0``) and short 10.x ones (``Half``) alike;
@@ -138,31 +140,32 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _json_loads():
-    """orjson's parser when installed (``trt_magic[fast]``; about twice as fast), else json's."""
-    try:
-        import orjson
-    except ImportError:
-        return json.loads
-    return orjson.loads
-
-
 def _load_json(path: str | Path, what: str) -> Any:
+    """The parsed JSON of ``path`` (the same with and without orjson: see jsonfile.py)."""
+    from .jsonfile import loads
+
     path = Path(path)
+    hint = f"pass the file trtexec wrote as the {what}"
     try:
         with open(path, "rb") as fh:
-            return _json_loads()(fh.read())
+            data = fh.read()
     except FileNotFoundError:
         raise ResultError(
             f"{what} file not found: {path}",
             hint="check the path, or the trtexec flag that should have written it",
         ) from None
-    except (ValueError, UnicodeDecodeError) as exc:  # json's and orjson's decode errors
+    except OSError as exc:  # a folder, no permission, an I/O error
         raise ResultError(
-            f"{path} is not valid JSON ({exc})",
-            hint=f"pass the file trtexec wrote as the {what} (it may be cut short if trtexec "
-            "was interrupted)",
-        ) from exc
+            f"cannot read the {what} file {path}: {exc.strerror or exc}", hint=hint
+        ) from None
+    try:
+        return loads(data)
+    except (ValueError, RecursionError) as exc:  # json's decode errors, UnicodeDecodeError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ResultError(
+            f"{path} is not valid JSON ({reason})",
+            hint=f"{hint} (it may be cut short if trtexec was interrupted)",
+        ) from None
 
 
 def _tensor(raw: dict) -> TensorInfo:
@@ -227,7 +230,13 @@ def check_layer_info(data: Any, source: str = "layer info") -> tuple[list, list]
             hint="pass the file written by --exportLayerInfo=<path> (a TREx *.graph.json works too)",
         )
     layers = [raw for raw in data["Layers"] if isinstance(raw, dict | str)]
-    return layers, list(data.get("Bindings") or [])
+    for index, raw in enumerate(layers):
+        if type(raw) is dict and not layer_ok(raw):
+            raise layer_problem(raw, index, source)
+    bindings = data.get("Bindings") or []
+    if not isinstance(bindings, list):
+        raise wrong_type(source, "", "Bindings", bindings, "a list")
+    return layers, list(bindings)
 
 
 def load_layer_info(path: str | Path) -> tuple[list, list]:
@@ -267,24 +276,45 @@ def read_profile_json(data: Any, source: str = "profile") -> ProfileRecords:
             hint="pass the file written by --exportProfile=<path>",
         )
     records = ProfileRecords()
-    for rec in data:
+    dropped = Dropped(source)
+    for index, rec in enumerate(data):
         if not isinstance(rec, dict):
             continue
         if "name" not in rec:
             if records.count is None and "count" in rec:
-                records.count = int(rec["count"])
+                count = rec["count"]
+                if isinstance(count, bool) or not isinstance(count, int):
+                    raise wrong_type(source, f"record {index}: ", "count", count, "a whole number")
+                records.count = count
             continue
+        t, a, pc = rec.get("timeMs", 0.0), rec.get("averageMs", 0.0), rec.get("percentage", 0.0)
         median = rec.get("medianMs")
-        records.append(
-            ProfileRecord(
-                name=str(rec["name"]),
-                time_ms=float(rec.get("timeMs", 0.0)),
-                average_ms=float(rec.get("averageMs", 0.0)),
-                median_ms=None if median is None else float(median),
-                percent=float(rec.get("percentage", 0.0)),
+        if not (
+            _plain(t)
+            and _plain(a)
+            and _plain(pc)
+            and pc <= 100.0
+            and (median is None or _plain(median))
+        ):
+            where = f"layer {rec['name']!r}: "
+            t, a = number(t, "timeMs", dropped, where), number(a, "averageMs", dropped, where)
+            pc = number(pc, "percentage", dropped, where, maximum=100.0)
+            median = (
+                None if median is None else _or_none(number(median, "medianMs", dropped, where))
             )
-        )
+        records.append(ProfileRecord(str(rec["name"]), float(t), float(a),
+                                     None if median is None else float(median), float(pc)))  # fmt: skip
+    dropped.warn(stacklevel=4)
     return records
+
+
+def _or_none(value: float) -> float | None:
+    return None if value != value else value
+
+
+def _plain(value: Any) -> bool:
+    """A non-negative finite JSON number (the fast path; ``figures.number`` says why not)."""
+    return (type(value) is float or type(value) is int) and 0.0 <= value < math.inf
 
 
 def read_profile(path: str | Path) -> ProfileRecords:
@@ -301,6 +331,14 @@ def read_times(path: str | Path) -> list[dict[str, float]]:
             f"{path} is not trtexec --exportTimes output (expected a list of objects)",
             hint="pass the file written by --exportTimes=<path>",
         )
+    dropped = Dropped(str(path))
+    for index, rec in enumerate(data):
+        for key, value in rec.items():
+            if type(value) is float or type(value) is int:
+                if 0.0 <= value < math.inf:  # the common case: no call
+                    continue
+            rec[key] = number(value, key, dropped, f"inference {index}: ")
+    dropped.warn(stacklevel=3)
     return data
 
 
@@ -338,17 +376,33 @@ _STAT_KEYS = {
 }
 
 
-def trex_performance(profile_metadata: dict) -> dict[str, Any]:
+def trex_performance(profile_metadata: dict, source: str = "profile metadata") -> dict[str, Any]:
     """Turn TREx's ``performance_summary`` into the shape ``parse_log`` gives.
 
     Returns ``{"Throughput": qps, "Latency": {"min": ms, ...}, ..., "Total Host Walltime": s}``.
     """
     section = profile_metadata.get("performance_summary", profile_metadata)
+    if not isinstance(section, dict):
+        raise wrong_type(source, "", "performance_summary", section, "an object")
+    dropped = Dropped(source)
     out: dict[str, Any] = {}
     for key, value in section.items():
         if isinstance(value, list):
             names = _STAT_KEYS.get(len(value)) or tuple(f"stat{i}" for i in range(len(value)))
-            out[key] = {n: float(v) for n, v in zip(names, value, strict=False)}
-        elif isinstance(value, int | float):
-            out[key] = float(value)
+            stats = {
+                n: number(v, f"{key}[{i}]", dropped)
+                for i, (n, v) in enumerate(zip(names, value, strict=False))
+            }
+            out[key] = {n: v for n, v in stats.items() if v == v}
+        elif isinstance(value, str) and key in _SUMMARY_NUMBERS:
+            raise wrong_type(source, "", key, value, "a number")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            figure = number(value, key, dropped)
+            if figure == figure:
+                out[key] = figure
+    dropped.warn(stacklevel=3)
     return out
+
+
+#: performance_summary keys TREx writes as numbers (trex-tf-resnet50-rtx3090-fp32.profile.metadata.json)
+_SUMMARY_NUMBERS = ("Throughput", "Total Host Walltime", "Total GPU Compute Time")

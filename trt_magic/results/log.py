@@ -15,6 +15,7 @@ Layouts seen in the real logs of tests/data/trtexec/:
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -32,8 +33,10 @@ _BANNER = re.compile(
     r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec(?: \[TensorRT v(\d+)\])?(?: \[(b\d+)\])? # (.*)$"
 )
 _SECTION = re.compile(r"^=== (.+?) ===$")
-_STAT = re.compile(r"(\w+(?:\(\d+(?:\.\d+)?%\))?) = ([-+\d.eE]+) ms")
-_NUMBER = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+# a printed float; C++ streams print impossible ones as inf, -inf, nan, -nan: parsed, then refused
+# by _Parser.finish (figures.measured), never silently skipped
+_NUMBER = r"([-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|inf(?:inity)?|nan))"
+_STAT = re.compile(rf"(\w+(?:\(\d+(?:\.\d+)?%\))?) = {_NUMBER} ms")
 _PROFILE_ROW = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+(?:{_NUMBER}\s+)?{_NUMBER}\s+(\S.*)$")
 _TRACE_AVG = re.compile(
     rf"Average on \d+ runs - GPU latency: {_NUMBER} ms - Host latency: {_NUMBER} ms"
@@ -84,6 +87,7 @@ class ParsedLog:
     unknown: list[str] = field(default_factory=list)  # untagged lines not understood, kept raw
     legacy: bool = False  # the 7.x layout (no performance summary)
     memory: dict[str, int] = field(default_factory=dict)  # "Total Weights Memory" ... in bytes
+    impossible: list[str] = field(default_factory=list)  # figures read as missing (see finish)
     line_count: int = 0
 
     @property
@@ -310,11 +314,49 @@ class _Parser:
         summary = self.log.sections.pop("Performance summary", None)
         if summary:
             self.log.performance = {k: _perf_value(k, v) for k, v in summary.items()}
+        _drop_impossible(self.log)
         return self.log
 
 
-def parse_lines(lines: Iterable[str]) -> ParsedLog:
-    """Parse a trtexec log given line by line (streamed: the log is never held twice)."""
+def _drop_impossible(log: ParsedLog) -> None:
+    """Negative or non-finite times, sizes and rates become missing (listed in ``impossible``)."""
+    from .figures import Dropped, measured, number
+
+    dropped = log.impossible
+    for key, value in list(log.performance.items()):
+        if isinstance(value, dict):
+            kept = {
+                s: v for s, v in value.items() if measured(v, f"{key} {s}", dropped) is not None
+            }
+            log.performance[key] = kept
+        elif isinstance(value, float) and measured(value, key, dropped) is None:
+            del log.performance[key]
+    for name in ("build_time_s", "engine_size_mib", "deserialize_time_s"):
+        value = getattr(log, name)
+        if value is not None:
+            setattr(log, name, measured(value, name, dropped))
+    log.trace_averages = [t for t in log.trace_averages
+                          if all(measured(v, "Average on N runs", dropped) is not None for v in t)]  # fmt: skip
+    if any(not (0.0 <= x < math.inf) for p in log.profile
+           for x in (p.time_ms, p.average_ms, p.percent, p.median_ms or 0.0)):  # fmt: skip
+        rows = Dropped("log")
+        for p in log.profile:
+            where = f"profile row {p.name!r}: "
+            p.time_ms = number(p.time_ms, "time", rows, where)
+            p.average_ms = number(p.average_ms, "average", rows, where)
+            p.percent = number(p.percent, "percent", rows, where, maximum=100.0)
+            if p.median_ms is not None:
+                median = number(p.median_ms, "median", rows, where)
+                p.median_ms = None if median != median else median
+        dropped.extend(rows)
+
+
+def parse_lines(lines: Iterable[str], source: str = "trtexec log") -> ParsedLog:
+    """Parse a trtexec log given line by line (streamed: the log is never held twice).
+
+    Impossible figures (negative or non-finite) are left out, listed in ``impossible`` and
+    reported with one :class:`~trt_magic.errors.ResultWarning`.
+    """
     parser = _Parser()
     count = 0
     for line in lines:
@@ -322,6 +364,12 @@ def parse_lines(lines: Iterable[str]) -> ParsedLog:
         count += 1
     log = parser.finish()
     log.line_count = count
+    if log.impossible:
+        from .figures import Dropped
+
+        report = Dropped(source)
+        report.extend(log.impossible)
+        report.warn(stacklevel=3)
     return log
 
 
@@ -340,7 +388,7 @@ def split_lines(text: str) -> list[str]:
 def parse_log_file(path: str | Path) -> ParsedLog:
     """Parse a trtexec log file, streaming it (a --verbose log can be hundreds of MB)."""
     with open(path, encoding="utf-8", errors="replace") as fh:
-        return parse_lines(fh)
+        return parse_lines(fh, str(path))
 
 
 def tail_lines(path: str | Path, count: int) -> tuple[list[str], int]:

@@ -77,7 +77,8 @@ def _readable(read, default):
 def build_summary(run: Run) -> dict[str, Any]:
     """The run's figures as one flat dict (keys absent when no source says them)."""
     log = run.log
-    perf = log.performance or _readable(lambda: trex_performance(run.profile_metadata), {})
+    source = str(run.files.get("profile_metadata", "profile metadata"))
+    perf = log.performance or _readable(lambda: trex_performance(run.profile_metadata, source), {})
     device = _readable(lambda: _device(run), dict(log.device))
     build_options = _readable(lambda: run.build_metadata.get("build_options") or {}, {})
     precision = log.precision or build_options.get("Precision")
