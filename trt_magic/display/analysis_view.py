@@ -36,3 +36,16 @@ def lint_html(run: Run, top: int = MAX_FINDINGS) -> str:
     return f"<h4>Linter</h4>{head}" + details(
         "<b>findings</b>", body, open_=bool(counts.get("warning"))
     )
+
+
+def latency_note_html(run: Run) -> str:
+    """What the run's latency figures include, under its performance table."""
+    text = run.summary.get("latency_includes")
+    if not text:
+        return ""
+    return f"<div class='muted'><b>Latency includes:</b> {esc(text)}</div>"
+
+
+def measurement_html(notes: list[str]) -> str:
+    """The comparison's warning that its runs timed different things."""
+    return "".join(f"<div style='color:#a05a00'>⚠ {esc(n)}</div>" for n in notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .analysis_view import measurement_html
 from .charts import bar, pair_bar
 from .html import badge, esc, fmt_num, table, wrap
 
@@ -104,7 +105,7 @@ def render_layer_diff(diff: LayerDiff, top: int | None = TOP_CHANGES, wrapped: b
 
 def render_comparison(comparison: Comparison) -> str:
     parts = [f"<h4>{len(comparison.runs)} runs (speed-up against {esc(comparison.names[0])})</h4>",
-             _runs_table(comparison)]  # fmt: skip
+             _runs_table(comparison), measurement_html(comparison.measurement_notes)]  # fmt: skip
     a, b = comparison.runs[0], comparison.runs[1]
     if not a.layers.empty and not b.layers.empty and a.layers["time_ms"].notna().any():
         parts.append(render_layer_diff(comparison.layer_diff(0, 1), wrapped=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ TABLE_COLUMNS = {
     "device": "device",
     "tensorrt_version": "tensorrt_version",
     "status": "status",
+    "latency_includes": "latency_includes",
 }
 
 
@@ -201,6 +203,11 @@ class Comparison:
             self._table = frame
         return self._table.copy()
 
+    @property
+    def measurement_notes(self) -> list[str]:
+        """Warnings that the runs' latencies include different things (empty when alike)."""
+        return measurement_notes(self.runs, self.names)
+
     def _index(self, which: int | str) -> int:
         if isinstance(which, int):
             if not -len(self.runs) <= which < len(self.runs):
@@ -253,4 +260,36 @@ def compare(*runs: Run | str | Path, names=None) -> Comparison:
         raise UsageError("compare() needs at least two runs",
                          hint="compare(run_fp32, run_fp16) or compare('out/a', 'out/b')")  # fmt: skip
     loaded = [_as_run(r) for r in runs]
-    return Comparison(loaded, _names(loaded, names))
+    comparison = Comparison(loaded, _names(loaded, names))
+    for note in comparison.measurement_notes:
+        warnings.warn(note, MeasurementWarning, stacklevel=2)
+    return comparison
+
+
+class MeasurementWarning(UserWarning):
+    """The compared runs timed different things (copies, CUDA graph, spin wait, profiler)."""
+
+
+def measurement_notes(runs: list[Run], names: list[str]) -> list[str]:
+    """One note when the runs' latencies include different things, with the flags that measure
+    as a plain application does (copies in and out, no CUDA graph, blocking sync)."""
+    from .latency_meaning import differences, flags_like_your_code, latency_meaning
+
+    timed = [(r, n) for r, n in zip(runs, names, strict=True) if _timed(r)]
+    meanings = [latency_meaning(r) for r, _ in timed]
+    diff = differences(meanings)
+    if not diff:
+        return []
+    what = ", ".join(d.replace("_", " ") for d in diff)
+    each = "; ".join(f"{n}: {m.label()}" for (_, n), m in zip(timed, meanings, strict=True))
+    versions = sorted({str(r.summary.get("tensorrt_version") or "?") for r, _ in timed})
+    fixes = "; ".join(
+        f"TensorRT {v}: {flags_like_your_code(None if v == '?' else v)}" for v in versions
+    )
+    return [f"the runs measured different things ({what}): {each}. To time them all the way "
+            f"an application runs (copies in and out, no CUDA graph, blocking sync): {fixes}"]  # fmt: skip
+
+
+def _timed(run: Run) -> bool:
+    summary = run.summary
+    return any(k.startswith(("latency_", "gpu_compute_")) for k in summary)

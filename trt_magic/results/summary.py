@@ -105,4 +105,18 @@ def build_summary(run: Run) -> dict[str, Any]:
         "warnings": len(run.warnings),
         "command": " ".join(run.command) if run.command else log.command_line,
     }
+    if any(k.startswith(("latency_", "gpu_compute_")) for k in summary):
+        summary.update(_readable(lambda: latency_labels(run), {}))
     return {k: v for k, v in summary.items() if v is not None and v != ""}
+
+
+def latency_labels(run: Run) -> dict[str, str]:
+    """``latency_includes`` / ``gpu_compute_includes``: what the latency figures measured
+    (see ``trt_magic.results.latency_meaning``); GPU compute time never counts the copies."""
+    from dataclasses import replace
+
+    from .latency_meaning import latency_meaning
+
+    meaning = latency_meaning(run)
+    gpu = replace(meaning, data_transfers=None).label()
+    return {"latency_includes": meaning.label(), "gpu_compute_includes": f"GPU compute; {gpu}"}
