@@ -118,6 +118,31 @@ def test_tolerance_is_atol_plus_rtol_times_reference():
     assert not compare_output("y", ref, got, rtol=1e-3, atol=1e-3).passed
 
 
+def test_tolerance_boundary_is_inclusive_and_scaled_by_the_reference():
+    # exact binary values: the limit is atol + rtol * |ref| = 0.25 + 0.125 * 4 = 0.75
+    ref = np.array([4.0, -4.0])
+    at_limit = np.array([4.75, -4.75])
+    assert compare_output("y", ref, at_limit, rtol=0.125, atol=0.25).passed
+    past = np.array([4.8125, -4.5])  # 0.8125 off: within rtol * |engine| but not |ref|
+    o = compare_output("y", ref, past, rtol=0.125, atol=0.25)
+    assert (o.passed, o.mismatched) == (False, 1)
+    assert not compare_output("y", ref, at_limit, rtol=0.125, atol=0.0).passed  # atol counts
+    assert not compare_output("y", ref, at_limit, rtol=0.0, atol=0.5).passed  # rtol counts
+    assert compare_output("y", ref, at_limit, rtol=0.0, atol=0.75).passed
+
+
+def test_mismatches_follow_numpy_isclose_on_random_data():
+    rng = np.random.default_rng(7)
+    for rtol, atol in ((1e-3, 1e-3), (0.05, 0.0), (0.0, 0.02), (0.01, 1e-3)):
+        ref = rng.standard_normal(2000) * rng.choice([1e-3, 1.0, 100.0], 2000)
+        got = ref + rng.standard_normal(2000) * 0.02 * np.abs(ref).clip(0.01)
+        o = compare_output("y", ref, got, rtol=rtol, atol=atol)
+        expected = int(np.count_nonzero(~np.isclose(got, ref, rtol=rtol, atol=atol)))
+        assert 0 < expected < 2000  # the case separates the rules
+        assert o.mismatched == expected and o.passed is False
+        assert o.out_of_tolerance == pytest.approx(expected / 2000)
+
+
 def test_nan_and_inf_rules():
     ref = np.array([np.nan, np.inf, 1.0])
     assert compare_output("y", ref, ref.copy(), rtol=0, atol=0).passed

@@ -217,9 +217,40 @@ def test_export_with_timeout_runs_in_a_child(tmp_path):
     assert r.ok and r.inputs[0].shape[0] == "batch"
 
 
+class Drift(nn.Module):
+    """Each call adds 0.5 more: the traced graph and the reference run differ by exactly 0.5."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x + 0.5 * self.calls
+
+
+def test_parity_honours_the_users_rtol_and_atol(tmp_path):
+    from trt_magic.errors import ExportError
+
+    sample = torch.full((2, 3), 100.0)  # |reference| ~ 100: the 0.5 gap is ~0.5 % of it
+    ok = {"rtol": 0.0, "atol": 0.6}, {"rtol": 0.01, "atol": 0.0}
+    bad = {"rtol": 0.0, "atol": 0.4}, {"rtol": 0.001, "atol": 0.0}, {}  # {}: the defaults
+    for i, tol in enumerate(ok):
+        r = export(Drift(), tmp_path / f"ok{i}.onnx", sample=sample, **tol)
+        assert [(p.ok, p.max_abs) for p in r.parity] == [(True, 0.5)], tol
+    for i, tol in enumerate(bad):
+        with pytest.raises(ExportError, match="does not compute what PyTorch does") as info:
+            export(Drift(), tmp_path / f"bad{i}.onnx", sample=sample, **tol)
+        assert "max abs 0.5" in info.value.message and "FAIL" in info.value.message, tol
+        assert not (tmp_path / f"bad{i}.onnx").exists()
+
+
 def test_simplify_runs_or_says_why(tmp_path):
     r = export_onnx(ConvNet(), tmp_path / "s.onnx", ["x:1x3x8x8"], ["x:0=batch"])
-    assert r.simplify is not None or any("not simplified" in w for w in r.warnings)
+    # the test extra installs onnxslim: "auto" runs it (a missing one is tested in test_simplify)
+    assert r.simplify is not None and r.simplify.method == "onnxslim"
+    assert [str(a) for a in r.simplify.attempts] == ["onnxslim: ok"]
+    assert not any("not simplified" in w for w in r.warnings)
     assert r.path.is_file() and r.inputs[0].shape[0] == "batch"
 
 

@@ -143,12 +143,13 @@ def test_run_isolated_in_process_without_timeout():
 
 
 def test_run_isolated_child_returns_and_is_pinned():
-    cpu = sorted(os.sched_getaffinity(0))[0]
+    before = os.sched_getaffinity(0)
+    cpu = sorted(before)[0]
     pid, affinity = isolate.run_isolated(
         lambda: (os.getpid(), os.sched_getaffinity(0)), timeout=30, cpus=[cpu]
     )
     assert pid != os.getpid() and affinity == {cpu}
-    assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1  # parent intact
+    assert os.sched_getaffinity(0) == before  # the parent keeps its own CPUs
 
 
 def test_run_isolated_timeout_kills_the_child():
@@ -185,7 +186,10 @@ def test_preflight_levels_from_the_86_table():
 
 def test_preflight_opset_above_cap():
     found = preflight({"Relu": 1}, "8.6.1", 18)
-    assert found[0].level == "opset" and "parses up to 17" in found[0].message
+    assert [(f.level, f.message) for f in found] == [
+        ("opset", "the graph is opset 18; TensorRT 8.6.1 parses up to 17")
+    ]
+    assert preflight({"Relu": 1}, "8.6.1", 17) == []  # exactly the cap: fine
     assert preflight({"Relu": 1}, "10.15.0", 18) == []
 
 
@@ -207,6 +211,43 @@ def test_diagnose_opset_within_and_beyond_the_cap():
     beyond = text.replace("grid_sampler", "col2im").replace("16", "18").replace("13", "17")
     err = hints.diagnose(beyond, CTX)
     assert "TensorRT 8.6.1 reads ONNX up to opset 17" in err.hint and err.detail == beyond
+
+
+def _unsupported(op: str, opset: int, needs: int) -> str:
+    # the text of torch/onnx/errors.py UnsupportedOperatorError (as in the test above)
+    return (
+        f"torch.onnx.errors.UnsupportedOperatorError: Exporting the operator '{op}' to ONNX "
+        f"opset version {opset} is not supported. Support for this operator was added in "
+        f"version {needs}, try exporting with this version"
+    )
+
+
+@pytest.mark.parametrize(
+    ("needs", "cap", "within"),
+    [(17, 17, True), (16, 17, True), (18, 17, False), (20, 20, True), (21, 20, False)],
+)
+def test_diagnose_opset_hint_at_the_cap_boundary(needs, cap, within):
+    ctx = {**CTX, "opset": 13, "cap": cap, "trt_version": "10.0.1"}
+    err = hints.diagnose(_unsupported("aten::op", 13, needs), ctx)
+    assert err.message == f"aten::op needs ONNX opset {needs}; this export targets opset 13"
+    if within:  # the image reads that opset: just export at it
+        assert err.hint == f"export with --opset {needs} (TensorRT 10.0.1 reads up to opset {cap})"
+    else:
+        assert err.hint.startswith(f"TensorRT 10.0.1 reads ONNX up to opset {cap}: use a TensorRT")
+        fix = f"--opset {needs}, or replace aten::op in the model"
+        assert fix in err.hint
+
+
+def test_diagnose_opset_without_a_known_version_or_cap():
+    err = hints.diagnose(_unsupported("aten::op", 13, 17), {"exporter": "torchscript"})
+    assert (
+        err.hint == "export with --opset 17 (TensorRT of the configured image reads up to opset 17)"
+    )
+    text = "Exporting the operator 'aten::op' to ONNX opset version 17 is not supported."
+    err = hints.diagnose(text, CTX)
+    assert err.message == "aten::op cannot be exported to ONNX at opset 17"
+    other_exporter = "try --exporter dynamo, or replace the operator in the model"
+    assert err.hint == other_exporter
 
 
 def test_diagnose_falls_back_to_the_other_exporter():

@@ -79,6 +79,28 @@ def test_repeated_layer_names_join_one_to_one():
     assert list(frame["time_ms"]) == [0.1, 0.5, 0.4, 0.0]
 
 
+@pytest.mark.parametrize("raw", [False, True], ids=["records", "raw-names"])
+def test_layer_missing_from_the_profile_gets_nan_not_another_layers_time(raw):
+    names = ["first", "missing", "last"]
+    layers = names if raw else [LayerRecord(n, "Convolution") for n in names]
+    # profile in another order than the engine, and without "missing"
+    profile = [ProfileRecord("last", 30.0, 3.0, 2.5, 75.0), ProfileRecord("first", 10.0, 1.0, 0.5, 25.0)]  # fmt: skip
+    frame = layers_frame(layers, profile).set_index("name")
+    assert list(frame.index) == names  # engine order, no profile-only rows
+    assert frame.loc["first", ["total_ms", "time_ms", "median_ms", "percent"]].tolist() == [10.0, 1.0, 0.5, 25.0]  # fmt: skip
+    assert frame.loc["last", ["total_ms", "time_ms", "median_ms", "percent"]].tolist() == [30.0, 3.0, 2.5, 75.0]  # fmt: skip
+    missing = frame.loc["missing", ["total_ms", "time_ms", "median_ms", "percent"]]
+    assert missing.isna().all(), missing.to_dict()
+
+
+def test_profile_without_layer_info_keeps_every_profiled_layer():
+    profile = [ProfileRecord("a", 2.0, 0.2, None, 40.0), ProfileRecord("b", 3.0, 0.3, 0.3, 60.0)]
+    frame = layers_frame([], profile)
+    assert list(frame["name"]) == ["a", "b"] and list(frame["time_ms"]) == [0.2, 0.3]
+    assert frame["median_ms"].isna().tolist() == [True, False]
+    assert frame["type"].isna().all()
+
+
 def test_timings_from_export_times():
     run = load_run(DATA / "trtexec/trex-tf-resnet50-rtx3090-fp32")
     t = run.timings

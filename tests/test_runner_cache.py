@@ -34,6 +34,24 @@ def test_key_follows_bytes_flags_image_and_gpu_not_output_paths(tmp_path):
     assert _key(tmp_path, ["--help"]) is None  # nothing to key on: not cached
 
 
+def test_key_follows_flag_values(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    base = ["--onnx=m.onnx", "--saveEngine=a.plan"]
+    variants = [
+        ["--builderOptimizationLevel=3"],
+        ["--builderOptimizationLevel=5"],
+        ["--optShapes=x:1x4"],
+        ["--optShapes=x:8x4"],
+        ["--memPoolSize=workspace:1024"],
+        ["--memPoolSize=workspace:2048"],
+        ["--device=0"],
+        ["--device=1"],
+    ]
+    keys = [_key(tmp_path, [*base, *extra]) for extra in variants]
+    assert len(set(keys)) == len(variants)  # -O3 and -O5 never share an entry
+    assert _key(tmp_path, [*base, "--builderOptimizationLevel=5"]) == keys[1]  # stable
+
+
 def test_store_load_round_trip_and_partial_entries_miss(tmp_path):
     (tmp_path / "m.onnx").write_bytes(b"model")
     args = ["--onnx=m.onnx", "--saveEngine=e.plan"]

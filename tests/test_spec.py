@@ -128,6 +128,37 @@ def test_profile_validation_messages():
         BuildSpec("m.onnx", profile=profile).to_args()
 
 
+@pytest.mark.parametrize(
+    ("lo", "mid", "hi", "expected"),
+    [
+        (1, 8, 16, []),
+        (8, 8, 8, []),  # min == opt == max is a valid (fixed) range
+        (9, 8, 16, [(0, "opt", "IMAGES[0] (batch): min 9 > opt 8")]),
+        (1, 17, 16, [(0, "max", "IMAGES[0] (batch): opt 17 > max 16")]),
+        (9, 8, 4, [(0, "opt", "IMAGES[0] (batch): min 9 > opt 8"),
+                   (0, "max", "IMAGES[0] (batch): opt 8 > max 4")]),
+        (0, 0, 0, [(0, w, f"IMAGES[0] (batch): {w} must be >= 1") for w in ("min", "opt", "max")]),
+    ],
+)  # fmt: skip
+def test_profile_order_checks_are_exact(lo, mid, hi, expected):
+    profile = resnet_profile()
+    profile.ranges["IMAGES"] = ShapeRange((lo, 3, 224, 224), (mid, 3, 224, 224), (hi, 3, 224, 224))
+    assert [(p.axis, p.which, p.message) for p in profile.validate()] == expected
+    spec = BuildSpec("m.onnx", profile=profile)
+    if expected:
+        listed = "; ".join(m for _, _, m in expected)
+        with pytest.raises(UsageError) as info:
+            profile.check()
+        assert info.value.message == f"The shape profile is invalid: {listed}"
+        assert "1 <= min <= opt <= max" in info.value.hint
+        with pytest.raises(UsageError) as info:  # the flags never go out
+            spec.to_args()
+        assert info.value.message == f"The build settings are invalid: {listed}"
+    else:
+        profile.check()
+        assert f"--minShapes=IMAGES:{lo}x3x224x224" in spec.to_args()
+
+
 def test_missing_range_and_unknown_input():
     profile = ShapeProfile(dims={"x": (None, 4)}, ranges={"y": ShapeRange((1,), (1,), (1,))})
     messages = [p.message for p in profile.validate()]
