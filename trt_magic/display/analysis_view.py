@@ -49,3 +49,14 @@ def latency_note_html(run: Run) -> str:
 def measurement_html(notes: list[str]) -> str:
     """The comparison's warning that its runs timed different things."""
     return "".join(f"<div style='color:#a05a00'>⚠ {esc(n)}</div>" for n in notes)
+
+
+def profile_note_html(run: Run) -> str:
+    """Which optimization profile the layer views show, for a multi-profile engine."""
+    profiles = run.shape_profiles
+    if len(profiles) < 2:
+        return ""
+    shown = run.current_shape_profile
+    others = ", ".join(f"<code>run.layers_for({k})</code>" for k in profiles if k != shown)
+    return (f"<div class='muted'>layers of optimization profile {shown} (the engine has "
+            f"{len(profiles)}: {profiles}); the others: {others}</div>")  # fmt: skip

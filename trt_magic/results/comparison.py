@@ -111,7 +111,7 @@ class LayerDiff:
 
 def _entries(run: Run, frame: pd.DataFrame) -> list:
     """The frame's layers as ``--exportLayerInfo`` entries (names for rows without details)."""
-    raw = list(run.layer_info_raw)
+    raw = list(run.profile_layer_info_raw(frame.attrs.get("shape_profile")))
     names = frame["name"].tolist()
     if (
         len(raw) > len(names)

@@ -138,7 +138,9 @@ def match_signatures(sigs_a: Sequence[tuple], sigs_b: Sequence[tuple]) -> list[P
 
 
 def _name(raw: dict | str) -> str:
-    return raw if isinstance(raw, str) else str(raw.get("Name", ""))
+    """The layer's name without its ``[profile N]`` suffix: one profile pairs with another."""
+    name = raw if isinstance(raw, str) else str(raw.get("Name", ""))
+    return _PROFILE.sub("", name) if "[profile " in name else name
 
 
 def match_names(names_a: Sequence[str], names_b: Sequence[str]) -> list[Pair]:

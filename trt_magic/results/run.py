@@ -88,6 +88,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     tensorrt: Any = None
     rewrite: Any = None
+    shape_profile: int | None = None  # the optimization profile ``layers`` shows (None: default)
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -226,12 +227,76 @@ class Run:
 
     @property
     def layers(self) -> pd.DataFrame:
-        """Profile joined with layer info: name, type, precision, tactic, time_ms, percent, ..."""
+        """Profile joined with layer info: name, type, precision, tactic, time_ms, percent, ...
+
+        For an engine with several optimization profiles, the layers of one profile:
+        ``shape_profile`` when set, else the profiled one (else profile 0);
+        ``layers.attrs["shape_profile"]`` says which, ``layers_for(n)`` shows another.
+        """
+        return self.layers_for(self.current_shape_profile)
+
+    @property
+    def shape_profiles(self) -> list[int]:
+        """The optimization profiles the layer info (else the profile) has layers for: [0, 1, ...]."""
+        from .layer_match import shape_profile_of
+
+        def find() -> list[int]:
+            names = [
+                r if isinstance(r, str) else str(r.get("Name", "")) for r in self.layer_info_raw
+            ]
+            names = names or [p.name for p in self.profile_records]
+            return sorted({shape_profile_of(n) for n in names}) or [0]
+
+        return list(self._cached("shape_profiles", find))
+
+    @property
+    def current_shape_profile(self) -> int:
+        """The profile ``layers`` shows: ``shape_profile``, else the one with timings, else 0."""
+        profiles = self.shape_profiles
+        if self.shape_profile is not None:
+            return self.shape_profile
+        if len(profiles) == 1:
+            return profiles[0]
+        from .layer_match import shape_profile_of
+
+        timed = [shape_profile_of(p.name) for p in self.profile_records]
+        return max(profiles, key=lambda k: (timed.count(k), -k)) if timed else profiles[0]
+
+    def profile_layer_info_raw(self, profile: int | None = None) -> list:
+        """``layer_info_raw`` of one optimization profile (all layers for a one-profile engine)."""
+        from ..errors import UsageError
+        from .layer_match import shape_profile_of
+
+        profiles = self.shape_profiles
+        k = self.current_shape_profile if profile is None else profile
+        if k not in profiles:
+            raise UsageError(f"the engine has no optimization profile {k}",
+                             hint=f"its profiles: {profiles}")  # fmt: skip
+        if len(profiles) == 1:
+            return self.layer_info_raw
+        return self._cached(f"raw@{k}", lambda: [
+            r for r in self.layer_info_raw
+            if shape_profile_of(r if isinstance(r, str) else str(r.get("Name", ""))) == k
+        ])  # fmt: skip
+
+    def layers_for(self, profile: int) -> pd.DataFrame:
+        """``layers`` of one optimization profile (layer names ending ``[profile N]``)."""
+        from .layer_match import shape_profile_of
         from .tables import layers_frame
 
-        return self._cached(
-            "layers", lambda: layers_frame(self.layer_info_raw, self.profile_records)
-        ).pipe(_detached)
+        raw = self.profile_layer_info_raw(profile)
+        profiles = self.shape_profiles
+
+        def build() -> pd.DataFrame:
+            records = self.profile_records
+            if len(profiles) > 1:
+                records = [p for p in records if shape_profile_of(p.name) == profile]
+            frame = layers_frame(raw, records)
+            frame.attrs["shape_profile"] = profile
+            frame.attrs["shape_profiles"] = profiles
+            return frame
+
+        return self._cached(f"layers@{profile}", build).pipe(_detached)
 
     @property
     def precision_mix(self) -> pd.DataFrame:
@@ -249,7 +314,7 @@ class Run:
         from .layer_info import layer_info_frame
 
         def build() -> pd.DataFrame:
-            frame = layer_info_frame(self.layer_info_raw)
+            frame = layer_info_frame(self.profile_layer_info_raw())
             layers = self.layers
             n = len(frame)
             if n and layers["name"].iloc[:n].tolist() == frame["Name"].tolist():
@@ -257,7 +322,7 @@ class Run:
                 frame["percent"] = layers["percent"].iloc[:n].to_numpy()
             return frame
 
-        return self._cached("layer_info", build).pipe(_detached)
+        return self._cached(f"layer_info@{self.current_shape_profile}", build).pipe(_detached)
 
     @property
     def memory(self) -> dict[str, float]:
@@ -265,9 +330,8 @@ class Run:
         build log's ``Total Weights/Activation/Scratch/... Memory`` lines (``*_bytes``)."""
         from .layer_info import memory_totals
 
-        return dict(
-            self._cached("memory", lambda: memory_totals(self.layer_info_raw, self.log.memory))
-        )
+        raw = self.profile_layer_info_raw()
+        return dict(self._cached("memory", lambda: memory_totals(raw, self.log.memory)))
 
     def lint(self) -> pd.DataFrame:
         """Linter findings: one row per (layer, rule) with why it matters and what to try;
@@ -275,7 +339,7 @@ class Run:
         from .lint import findings_frame, lint_layers
 
         def build() -> pd.DataFrame:
-            raw = self.layer_info_raw
+            raw = self.profile_layer_info_raw()
             layers = self.layers
             n = len(raw)
             aligned = n and layers["name"].iloc[:n].tolist() == [
@@ -286,7 +350,7 @@ class Run:
             precision = self.summary.get("precision")
             return findings_frame(lint_layers(raw, times, percents, precision))
 
-        return self._cached("lint", build).pipe(_detached)
+        return self._cached(f"lint@{self.current_shape_profile}", build).pipe(_detached)
 
     @property
     def timings(self) -> pd.DataFrame:
