@@ -103,9 +103,28 @@ def render_layer_diff(diff: LayerDiff, top: int | None = TOP_CHANGES, wrapped: b
     return wrap(body) if wrapped else body
 
 
+def recorded_html(comparison: Comparison) -> str:
+    """Which runs are recordings (replay backend), not runs of the request; '' when none."""
+    rows = [(name, run.recorded) for name, run in zip(comparison.names, comparison.runs, strict=True)
+            if run.recorded is not None]  # fmt: skip
+    if not rows:
+        return ""
+    items = "".join(
+        f"<li><b>{esc(name)}</b>: {esc(rec.label())}"
+        + (f"; differs: {esc('; '.join(rec.differences))}" if rec.differences else "")
+        + "</li>"
+        for name, rec in rows
+    )
+    mixed = len(rows) < len(comparison.runs)
+    note = " No speed-up is given between a recorded and a measured run." if mixed else ""
+    return (f"<div class='wrn'>{badge('recorded', 'warn')} {len(rows)} of {len(comparison.runs)} "
+            f"runs are recordings, not measured for your request.{note}<ul>{items}</ul></div>")  # fmt: skip
+
+
 def render_comparison(comparison: Comparison) -> str:
     parts = [f"<h4>{len(comparison.runs)} runs (speed-up against {esc(comparison.names[0])})</h4>",
-             _runs_table(comparison), measurement_html(comparison.measurement_notes)]  # fmt: skip
+             _runs_table(comparison), recorded_html(comparison),
+             measurement_html(comparison.measurement_notes)]  # fmt: skip
     a, b = comparison.runs[0], comparison.runs[1]
     if not a.layers.empty and not b.layers.empty and a.layers["time_ms"].notna().any():
         parts.append(render_layer_diff(comparison.layer_diff(0, 1), wrapped=False))

@@ -117,6 +117,7 @@ class EngineGraphView:
     max_inline_bytes: int = MAX_INLINE_BYTES
     notes: list[str] = field(default_factory=list)
     first_page: int = 0
+    recorded: bool = False  # drawn from a replayed (recorded) run, not the user's engine
     _svgs: dict[int, str] = field(default_factory=dict, repr=False)
     _id: str = field(default_factory=lambda: uuid.uuid4().hex[:10], repr=False)
 
@@ -163,7 +164,8 @@ class EngineGraphView:
     def __repr__(self) -> str:
         return (
             f"EngineGraphView({self.title!r}, layers={len(self.layers)}, "
-            f"pages={self.page_count}, profiled={self.profiled})"
+            f"pages={self.page_count}, profiled={self.profiled}"
+            + (", recorded=True)" if self.recorded else ")")
         )
 
 
@@ -207,7 +209,10 @@ def engine_graph(
     )
     recorded = getattr(run_or_layer_info_path, "recorded", None)
     if recorded is not None:  # a replayed run says where its recording came from
-        view.notes.append(f"This engine is a {recorded.label()}.")
+        view.recorded = True
+        view.title = f"{view.title} (recorded, not built)"
+        view.notes.append(f"This engine was not built from your request: {recorded.label()}.")
+        view.notes += [f"Differs: {d}" for d in getattr(recorded, "differences", [])]
     if not records:
         view.notes.append("The layer info lists no layers.")
     if not view.detailed and records:

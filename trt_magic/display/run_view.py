@@ -44,7 +44,7 @@ def header_html(run: Run) -> str:
     s = run.summary
     marks = [_status_badge(run)]
     if run.recorded is not None:
-        marks.append(badge("recorded", "info", run.recorded.label()))
+        marks.append(badge("recorded, not measured", "warn", run.recorded.label()))
         marks.append(f'<span class="muted">{esc(run.recorded.label())}</span>')
     if run.cached:
         marks.append(badge("cached engine", "info", "the engine cache answered instead of a build"))
@@ -53,7 +53,17 @@ def header_html(run: Run) -> str:
     marks += [f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v]
     command = s.get("command")
     cmd = f"<div><code>trtexec {esc(command)}</code></div>" if command else ""
-    return f'<div class="row">{"".join(marks)}</div>{cmd}'
+    return f'<div class="row">{"".join(marks)}</div>{cmd}{recorded_html(run)}'
+
+
+def recorded_html(run: Run) -> str:
+    """For a replayed run: nothing ran, and every way the recording differs from the request."""
+    rec = run.recorded
+    if rec is None:
+        return ""
+    items = "".join(f"<li>{esc(d)}</li>" for d in rec.differences)
+    return (f'<div class="wrn">Replayed: nothing ran. These figures were recorded on {esc(rec.gpu)} '
+            f"for another request{': it differs in' if items else ''}<ul>{items}</ul></div>")  # fmt: skip
 
 
 def _messages(lines: list[str], css: str) -> str:

@@ -25,6 +25,7 @@ TABLE_COLUMNS = {
     "device": "device",
     "tensorrt_version": "tensorrt_version",
     "status": "status",
+    "source": "source",  # "measured" or "recorded (<id>)": a recording is never the user's run
     "latency_includes": "latency_includes",
 }
 
@@ -200,6 +201,9 @@ class Comparison:
                 rows.append({col: s.get(key) for key, col in TABLE_COLUMNS.items()})
             frame = pd.DataFrame(rows, index=pd.Index(self.names, name="run"))
             frame.insert(1, "speedup", _speedup(frame))
+            recorded = frame["source"].fillna("").str.startswith("recorded")
+            # a speed-up between a recording and a measured run compares two different machines
+            frame.loc[recorded != recorded.iloc[0], "speedup"] = float("nan")
             self._table = frame
         return self._table.copy()
 

@@ -36,15 +36,31 @@ FILE_KINDS = (
 
 @dataclass
 class Recorded:
-    """Where a replayed (recorded) run came from: shown wherever the run is shown."""
+    """Where a replayed (recorded) run came from, and how it differs from the request: shown
+    wherever the run is shown (summary, repr/HTML, compare, sweeps, engine graph, Build).
+
+    Attributes:
+        source: the recording's origin (repository and file).
+        gpu / tensorrt: where and with what it was measured.
+        recording: the recording's id (``ReplayRunner(recording=...)``).
+        differences: one sentence per way the recording differs from the request (model,
+            shapes, GPU, TensorRT, precision, flags); its figures do not describe the request.
+    """
 
     source: str  # e.g. "NVIDIA/trt-samples-for-hackathon-cn cookbook/07-Tool/trtexec result-01.log"
     gpu: str = ""
     tensorrt: str = ""
+    recording: str = ""
+    differences: list[str] = field(default_factory=list)
 
     def label(self) -> str:
         parts = [p for p in (self.gpu, f"TensorRT {self.tensorrt}" if self.tensorrt else "") if p]
         return "recorded: " + ", ".join([self.source, *parts])
+
+    def describe(self) -> str:
+        """The label and every difference, one per line (for text views)."""
+        lines = [f"{self.label()} - not measured for this request"]
+        return "\n".join(lines + [f"  differs: {d}" for d in self.differences])
 
 
 @dataclass
@@ -108,7 +124,9 @@ class Run:
         # short: the dataclass default would print the whole log_text
         command = " ".join(self.command)
         command = command if len(command) <= 80 else command[:77] + "..."
-        extra = f", recorded={self.recorded.source!r}" if self.recorded else ""
+        extra = ""
+        if self.recorded:
+            extra = f", recorded={self.recorded.source!r} ({len(self.recorded.differences)} differences)"
         return (f"Run(status={self.status!r}, exit_code={self.exit_code}, backend={self.backend!r}, "
                 f"command={command!r}, files={sorted(self.files)}{extra})")  # fmt: skip
 

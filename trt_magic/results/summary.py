@@ -89,6 +89,9 @@ def build_summary(run: Run) -> dict[str, Any]:
         "backend": run.backend,
         "cached": run.cached,
         "recorded": recorded.label() if recorded else None,
+        # where the figures come from: this request's own run, or a recording of another one
+        "source": f"recorded ({recorded.recording or recorded.source})" if recorded else "measured",
+        "differences": "; ".join(recorded.differences) if recorded else None,
         "tensorrt_version": spell_version(
             log.tensorrt_version or (recorded.tensorrt if recorded else None)
         ),

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..commandline.flags import split_flag
 from ..results.run import Recorded, Run
 from .base import Job, new_run, status_for, summarize
+from .replay_diff import differences
 
 RECORDED_DIR = Path(__file__).parent.parent / "data" / "recorded"
 
@@ -34,9 +35,12 @@ class Recording:
     flags: tuple[str, ...]
     exit_code: int
     files: dict
+    model: str = ""  # the recorded model's file name (SOURCES.md says where each was read)
+    shapes: dict = field(default_factory=dict)  # min/opt/max/shapes -> trtexec spelling
 
-    def recorded(self) -> Recorded:
-        return Recorded(source=self.source, gpu=self.gpu, tensorrt=self.tensorrt)
+    def recorded(self, differences: list[str] | None = None) -> Recorded:
+        return Recorded(source=self.source, gpu=self.gpu, tensorrt=self.tensorrt,
+                        recording=self.id, differences=list(differences or []))  # fmt: skip
 
     def paths(self) -> dict[str, Path]:
         return {kind: RECORDED_DIR / rel for kind, rel in self.files.items()}
@@ -46,7 +50,10 @@ class Recording:
 def recordings() -> tuple[Recording, ...]:
     """The shipped recordings, in manifest order (earlier wins ties)."""
     data = json.loads((RECORDED_DIR / "manifest.json").read_text(encoding="utf-8"))
-    return tuple(Recording(**{**r, "flags": tuple(r["flags"])}) for r in data["recordings"])
+    return tuple(
+        Recording(**{**r, "flags": tuple(r["flags"])})
+        for r in data["recordings"]  # fmt: skip
+    )
 
 
 def request_precision(args: list[str]) -> str:
@@ -96,10 +103,12 @@ class ReplayRunner:
         rec = pick_recording(job.args, self.recording)
         run = new_run(job, "replay")
         run.files = {k: v for k, v in rec.paths().items()}  # never the user's paths
-        run.recorded = rec.recorded()
+        run.recorded = rec.recorded(
+            differences(rec, job.args, job.plan.files().get("onnx"), job.gpus, job.image)
+        )
         run.image = job.image
         run.host = "recorded"
-        label = rec.recorded().label()
+        label = run.recorded.label()
         run.notes = [f"replayed, nothing ran: {label} (recording {rec.id})", *run.notes]
         if "log" not in rec.files:
             run.notes.append("this recording has no console log, only its JSON exports")
@@ -116,5 +125,16 @@ class ReplayRunner:
         run.status = status_for(rec.exit_code, None)
         run.duration_s = time.time() - run.started
         if job.sink.live is not None:
-            job.sink.live.finish(summarize(run, job.sink, None))
+            job.sink.live.finish(replay_summary(run, job.sink))
         return run
+
+
+def replay_summary(run: Run, sink) -> str:
+    """The live view's closing lines: REPLAYED, never PASSED, and what differs."""
+    head = summarize(run, sink, None).splitlines()
+    verdict = (
+        "recorded run PASSED" if run.status == "passed" else f"recorded run {run.status.upper()}"
+    )
+    lines = [f"REPLAYED, nothing ran ({verdict}): {run.recorded.label()}"]
+    lines += [f"  differs from your request: {d}" for d in run.recorded.differences]
+    return "\n".join(lines + head[1:] if run.status != "passed" else lines)

@@ -44,6 +44,9 @@ def row_record(row: Row) -> dict[str, Any]:
         "build_s": summary.get("build_time_s"),
         "wall_s": duration,
         "cached": bool(getattr(row.run, "cached", False)),
+        # a replayed row's figures were recorded elsewhere: shown, never ranked as measured
+        "source": summary.get("source")
+        or ("recorded" if getattr(row.run, "recorded", None) else None),
         "phase": row.phase,
         "route": " | ".join(row.route) or None,
         "error": row.error or None,
@@ -76,7 +79,7 @@ class SweepResult:
         import pandas as pd
 
         records = [row_record(r) for r in self.rows]
-        ok = [r["status"] == "passed" for r in records]
+        ok = [r["status"] == "passed" and not _recorded(r) for r in records]
         points = [[r[k] for k in OBJECTIVES] if good else [None] * 3 for r, good in zip(records, ok, strict=True)]  # fmt: skip
         for r, on_front in zip(records, pareto_front(points), strict=True):
             r["pareto"] = on_front
@@ -108,7 +111,10 @@ class SweepResult:
     def best(self, by: str = "latency_ms") -> Row | None:
         """The passed variant with the lowest ``by``."""
         table = self.table
-        done = table[(table["status"] == "passed") & table[by].notna()] if len(table) else table
+        if not len(table):
+            return None
+        measured = ~table["source"].fillna("").str.startswith("recorded")
+        done = table[(table["status"] == "passed") & table[by].notna() & measured]
         if not len(done):
             return None
         return self.rows[int(done[by].astype(float).idxmin())]
@@ -151,6 +157,7 @@ _COLUMNS = (
     "accurate",
     "wall_s",
     "cached",
+    "source",
     "placement",
     "error",
 )
@@ -192,7 +199,16 @@ def render_html(result: SweepResult) -> str:
         tds = "".join(_cell(c, rec[c]) for c in cols)
         body.append(f"<tr style='{style}'>{tds}</tr>")
     note = "<div><small>bold: Pareto front (latency, max abs error, engine size)</small></div>"
+    recorded = sum(1 for _, rec in table.iterrows() if _recorded(rec))
+    if recorded:
+        note += (f"<div style='color:#8a5300'><b>{recorded} recorded row{'s' * (recorded != 1)}</b> "
+                 "(replay backend): figures recorded on another GPU for another model, not "
+                 "measured; they are on no Pareto front and never the best.</div>")  # fmt: skip
     return head + f"<table>{thead}<tbody>{''.join(body)}</tbody></table>{note}</div>"
+
+
+def _recorded(record) -> bool:
+    return str(record.get("source") or "").startswith("recorded")
 
 
 def _cell(col: str, value: Any) -> str:

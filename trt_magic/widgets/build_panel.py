@@ -168,7 +168,15 @@ class BuildPanel:
         status = getattr(run, "status", "?")
         color = "#2ca02c" if status == "passed" else "#d62728"
         engine = getattr(run, "files", {}).get("engine", "")
-        self._show_status(f"{name}: {status}" + (f" → {engine}" if engine else ""), color)
+        recorded = getattr(run, "recorded", None)
+        if recorded is not None:  # a replay: nothing was built, say so before any figure
+            differs = (
+                f"; differs: {'; '.join(recorded.differences)}" if recorded.differences else ""
+            )
+            text = f"{name}: recorded, nothing built ({status} in {recorded.label()}){differs}"
+            self._show_status(text, "#b26b00")
+        else:
+            self._show_status(f"{name}: {status}" + (f" → {engine}" if engine else ""), color)
         try:
             body = run._repr_html_()
         except Exception as exc:  # results may not render a failed run: say so, keep going
