@@ -4,7 +4,9 @@ Usage: python scripts/execute_notebook.py NOTEBOOK... [--out DIR] [--timeout S]
 
 A cell tagged ``raises-exception`` may fail (the lessons show errors on purpose); any other cell
 error stops the run, prints the failing cell, and exits non-zero. The executed copy is written
-either way, so the failure can be read in place.
+either way, so the failure can be read in place. It keeps the widgets' state (they render, as saved,
+with no kernel) and is signed as trusted for this user, as `jupyter trust` would: the user made it,
+so its HTML and scripts (the engine graph, the report's layout) show when it is opened later.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def execute(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(folder)}},
+        store_widget_state=True,  # widgets render from the saved state once the kernel is gone
     )
     kernel_env = {**os.environ, **(env or {})}
     started = time.perf_counter()
@@ -60,8 +63,17 @@ def execute(
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / path.name
         nbformat.write(nb, out)
+        trust(out)
         print(f"executed {path} in {time.perf_counter() - started:.1f} s -> {out}")
     return nb
+
+
+def trust(path: Path) -> None:
+    """Sign the notebook at ``path`` for this user (what `jupyter trust path` does)."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    NotebookNotary().sign(nbformat.read(path, as_version=4))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,6 +70,20 @@ def browser(chromium_path):
         chromium.close()
 
 
+#: screenshots for the README are refreshed only on request: a test run writes nothing tracked
+UPDATE_SCREENSHOTS = os.environ.get("TRT_MAGIC_UPDATE_SCREENSHOTS", "") == "1"
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path) -> Path:
+    """docs/img with TRT_MAGIC_UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if not UPDATE_SCREENSHOTS:
+        return tmp_path
+    img = Path(__file__).resolve().parents[1] / "docs" / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    return img
+
+
 @pytest.fixture
 def ipython_shell():
     """A fresh in-process IPython shell with trt_magic loaded; unloaded afterwards."""
@@ -90,9 +104,11 @@ SECOND_DOCKER = "tcp://127.0.0.1:23751"
 @pytest.fixture(scope="session")
 def trtexec_image(docker_client) -> str:
     """Tag of the test image (busybox + a fake trtexec replaying real logs; tests/docker_image.py)."""
-    from docker_image import build_test_image
+    from docker_image import build_test_image, remove_test_image
 
-    return build_test_image(docker_client)
+    tag = build_test_image(docker_client)
+    yield tag
+    remove_test_image(docker_client, tag)  # this run's own image only (the tag carries RUN_ID)
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +125,9 @@ def second_docker():
         missing(
             f"no second Docker engine at {SECOND_DOCKER} ({exc.__class__.__name__}); run scripts/docker_up.sh"
         )
-    from docker_image import build_test_image
+    from docker_image import build_test_image, remove_test_image
 
-    yield client, build_test_image(client)
+    tag = build_test_image(client)
+    yield client, tag
+    remove_test_image(client, tag)
     client.close()

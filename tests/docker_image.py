@@ -3,8 +3,10 @@
 No registry is reachable in CI, so the image is a ``docker import`` of a tarball built here:
 ``/bin/busybox`` (Debian's busybox-static) with its applets linked, ``/usr/bin/trtexec`` (the
 shell script below) and ``/data/`` holding real files from ``tests/data/trtexec`` and
-``tests/data/trex`` (provenance in tests/data/SOURCES.md). The tag is a hash of the content, so
-the image is rebuilt only when it changes.
+``tests/data/trex`` (provenance in tests/data/SOURCES.md). The tag is a hash of the content plus
+this test run's id: every run imports its own copy (a few MB, under a second) and removes it at the
+end (``remove_test_image``), so the Docker host keeps nothing and concurrent runs never remove an
+image another run still uses.
 
 The fake trtexec reads its flags like trtexec does (``--name=value``), so a wrong path mapping
 fails: ``--onnx``, ``--loadEngine``, ``--timingCacheFile`` (when present), ``--calib``, plugin
@@ -43,11 +45,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import secrets
 import tarfile
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 REPOSITORY = "trt_magic-test/trtexec"
+RUN_ID = secrets.token_hex(4)  # this process's test run: its images carry it in their tag
 BUSYBOX = Path("/bin/busybox")
 APPLETS = [
     "sh", "cat", "cp", "head", "sleep", "mkdir", "touch", "test", "[", "echo", "printf",
@@ -165,7 +169,7 @@ def build_test_image(client) -> str:
     import docker
 
     data = rootfs_tar()
-    tag = f"{REPOSITORY}:{hashlib.sha256(data).hexdigest()[:12]}"
+    tag = f"{REPOSITORY}:{hashlib.sha256(data).hexdigest()[:12]}-run{RUN_ID}"
     try:
         client.images.get(tag)
         return tag
@@ -175,3 +179,18 @@ def build_test_image(client) -> str:
     client.api.import_image_from_data(data, repository=repo, tag=version)
     client.images.get(tag)  # raises if the import did not take
     return tag
+
+
+def remove_test_image(client, tag: str) -> None:
+    """Remove ``tag`` (an image this run imported) and the containers made from it."""
+    import docker
+
+    for c in client.api.containers(all=True, filters={"ancestor": tag}):
+        try:
+            client.api.remove_container(c["Id"], force=True)
+        except docker.errors.APIError:  # already gone
+            pass
+    try:
+        client.images.remove(tag, force=True)
+    except docker.errors.ImageNotFound:
+        pass

@@ -147,6 +147,24 @@ def test_quickstart_without_gpu_replays_recorded_runs(tmp_path):
     check_quickstart(nb, recorded=True)
     intro = output_text(tagged(nb, "check-backend")[0])
     assert "replay" in intro and "recorded" in intro, intro
+    check_saved_copy(ARTIFACTS / "replay" / "01_quickstart.ipynb")
+
+
+def check_saved_copy(path: Path) -> None:
+    """The executed copy is trusted for this user and holds its widgets' state (for no kernel)."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    saved = nbformat.read(path, as_version=4)
+    assert NotebookNotary().check_signature(saved), f"{path} is not trusted"
+    state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [
+        o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for c in saved.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert views and all(v in state for v in views), (views, list(state)[:5])
 
 
 #: tag of a cell meant to fail -> words its diagnosis must contain

@@ -160,7 +160,9 @@ def test_cancel_event(tmp_path, trtexec_image):
 def test_no_gpu_runtime_is_explained(tmp_path, trtexec_image):
     _onnx(tmp_path)
     with pytest.raises(GpuRuntimeError) as err:
-        trtexec("--onnx=model.onnx", image=trtexec_image, gpus="all", display=False)
+        trtexec(
+            "--onnx=model.onnx", image=trtexec_image, gpus="all", backend="docker", display=False
+        )
     assert "NVIDIA Container Toolkit" in err.value.hint and "--backend local" in err.value.hint
     assert 'could not select device driver ""' in err.value.detail
 
@@ -384,14 +386,18 @@ def test_image_without_trtexec_is_explained(tmp_path, docker_client):
         info = tarfile.TarInfo("bin/busybox")
         info.size, info.mode = BUSYBOX.stat().st_size, 0o755
         tar.addfile(info, io.BytesIO(BUSYBOX.read_bytes()))
+    from docker_image import RUN_ID, remove_test_image
+
+    tag = f"trt_magic-test/no-trtexec:run{RUN_ID}"  # this run's own, removed below
     docker_client.api.import_image_from_data(
-        buf.getvalue(), repository="trt_magic-test/no-trtexec", tag="1"
+        buf.getvalue(), repository=tag.split(":")[0], tag=tag.split(":")[1]
     )
     _onnx(tmp_path)
-    with pytest.raises(RunnerError, match="has no trtexec on its PATH") as err:
-        trtexec(
-            "--onnx=model.onnx", image="trt_magic-test/no-trtexec:1", gpus="none", display=False
-        )
+    try:
+        with pytest.raises(RunnerError, match="has no trtexec on its PATH") as err:
+            trtexec("--onnx=model.onnx", image=tag, gpus="none", display=False)
+    finally:
+        remove_test_image(docker_client, tag)
     assert "nvcr.io/nvidia/tensorrt" in err.value.hint
 
 

@@ -1,5 +1,6 @@
 """The views in a real browser (Debian chromium via Playwright): Netron shows an exported model,
-the engine graph's SVG, search and pages work; screenshots for the README go to docs/img/."""
+the engine graph's SVG, search and pages work; screenshots for the README go to docs/img/
+with TRT_MAGIC_UPDATE_SCREENSHOTS=1 (else to a temporary folder)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from trt_magic.netron import urls
 pytestmark = pytest.mark.browser
 
 DATA = Path(__file__).parent / "data"
-IMG = Path(__file__).parent.parent / "docs" / "img"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def tiny_onnx(tmp_path_factory) -> tuple[Path, list[str]]:
     return path, names
 
 
-def test_netron_shows_the_exported_model(page, tiny_onnx):
+def test_netron_shows_the_exported_model(page, tiny_onnx, screenshot_dir):
     from playwright.sync_api import expect
 
     path, names = tiny_onnx
@@ -88,8 +88,7 @@ def test_netron_shows_the_exported_model(page, tiny_onnx):
     sidebar.get_by_text(names[0], exact=True).wait_for(timeout=10_000)
     assert sidebar.locator("#sidebar-title").text_content() == "Node Properties"
     expect(page.locator("#sidebar-closebutton")).to_be_in_viewport(ratio=1)  # slid in
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "netron.png"), animations="disabled")
+    page.screenshot(path=str(screenshot_dir / "netron.png"), animations="disabled")
 
 
 def test_netron_view_html_in_a_page_and_as_a_saved_copy(page, tiny_onnx, tmp_path):
@@ -111,7 +110,7 @@ def test_netron_view_html_in_a_page_and_as_a_saved_copy(page, tiny_onnx, tmp_pat
     assert page.get_by_role("link", name="open in a new tab").is_visible()
 
 
-def test_engine_graph_page(page, tmp_path):
+def test_engine_graph_page(page, tmp_path, screenshot_dir):
     view = eg.engine_graph(
         DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.graph.json",
         DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.profile.json",
@@ -132,8 +131,7 @@ def test_engine_graph_page(page, tmp_path):
     page.locator("input[type=search]").blur()
     page.evaluate("window.scrollTo(0, 0)")
     page.locator(".pages > div").first.evaluate("el => el.scrollTo(0, 0)")
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "engine_graph.png"), animations="disabled")
+    page.screenshot(path=str(screenshot_dir / "engine_graph.png"), animations="disabled")
 
 
 def test_engine_graph_pages_switch(page, tmp_path):

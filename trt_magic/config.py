@@ -17,7 +17,7 @@ from traitlets.config import Configurable
 from .errors import ConfigError
 
 DEFAULT_IMAGE = "nvcr.io/nvidia/tensorrt:23.04-py3"
-BACKENDS = ("docker", "local", "replay")
+BACKENDS = ("auto", "docker", "local", "replay")
 
 #: trait name -> (environment variable, converter). The one place env parsing happens.
 ENV_VARS = {
@@ -153,8 +153,9 @@ class Settings(Configurable):
         help="GPUs for the container: 'all', 'none', '2' (= device=2) or '0,1' (env TRT_MAGIC_GPUS).",
     ).tag(config=True)
     backend = Unicode(
-        help="Where trtexec runs: 'docker', 'local' (trtexec on PATH) or 'replay' (recorded runs) "
-        "(env TRT_MAGIC_BACKEND).",
+        help="Where trtexec runs: 'auto' (docker when the Docker host can give a GPU, else a "
+        "trtexec on PATH, else an error saying what is missing), 'docker', 'local' (trtexec on "
+        "PATH) or 'replay' (recorded runs) (env TRT_MAGIC_BACKEND).",
     ).tag(config=True)
     workdir = Unicode(
         help="Folder relative paths are resolved against; '' means the current directory "
@@ -186,7 +187,7 @@ class Settings(Configurable):
 
     @default("backend")
     def _backend_default(self):
-        return env_setting("backend", "docker")
+        return env_setting("backend", "auto")
 
     @default("workdir")
     def _workdir_default(self):

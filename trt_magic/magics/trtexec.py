@@ -8,7 +8,11 @@ from IPython.core.magic_arguments import argument, magic_arguments
 @magic_arguments()
 @argument("--image", help="TensorRT container image (default: %%config TrtMagic.image)")
 @argument("--gpus", help="'all', 'none', N (= device=N) or 'N,M' (default: TrtMagic.gpus)")
-@argument("--backend", choices=("docker", "local", "replay"), help="where trtexec runs")
+@argument(
+    "--backend",
+    choices=("auto", "docker", "local", "replay"),
+    help="where trtexec runs (default: TrtMagic.backend, 'auto': a GPU Docker host, else trtexec on PATH)",
+)
 @argument("--timeout", type=float, help="stop trtexec after this many seconds")
 @argument("--no-cache", action="store_true", help="build even if the engine cache has this run")
 @argument("--name", help="also store the run in this variable")

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from ..commandline.command import PathPlan, flag_value, plan_paths, split_args
 from ..commandline.flags import check_flags
-from ..config import BACKENDS, ENV_VARS, get_settings
+from ..config import BACKENDS, get_settings
 from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
 from .base import Job, LogSink, Runner
+from .choice import choose_backend
 
 
 def trtexec(
@@ -39,7 +40,9 @@ def trtexec(
         args: a pasted command line (``"--onnx=m.onnx --fp16"``) or an argv list.
         image: TensorRT container image (default ``Settings.image``).
         gpus: "all", "none", "2" (device=2) or "0,1" (default ``Settings.gpus``).
-        backend: "docker", "local" or "replay" (default ``Settings.backend``).
+        backend: "auto", "docker", "local" or "replay" (default ``Settings.backend``, "auto":
+            docker when the Docker host can give a GPU or ``gpus="none"``, else a local trtexec,
+            else a GpuRuntimeError saying what is missing, before any pull).
         timeout: seconds before trtexec is stopped (the run's status is then "timeout").
         cache: answer a rebuild of the same inputs, flags, image and GPU from the engine cache.
         transfer: docker: "bind" mounts, "copy" through the archive API; None picks by host.
@@ -64,6 +67,10 @@ def trtexec(
     backend = _check_backend(backend or settings.backend, timeout, runner)
     image = image or settings.image
     gpus = _normalize_gpus(gpus or settings.gpus)
+    if backend == "auto":
+        from .choice import resolve_backend
+
+        backend, _ = resolve_backend(gpus, docker_host)
     title = f"trtexec ({backend}) " + " ".join(argv)
     live = LiveLog(title, max_lines=settings.log_lines, mode=None if display else "off")
     if backend == "replay":
@@ -74,6 +81,10 @@ def trtexec(
         return ReplayRunner().run(job)
     _check_inputs(plan_paths(argv, settings.resolve_path, root=None))  # before any pull or start
     runner = runner or _runner(backend, docker_host)
+    if backend == "docker" and getattr(runner, "client", None) is not None:
+        from .choice import require_gpu
+
+        require_gpu(runner.client, gpus, image)  # before any pull: a GPU-less host says so
     identity = runner.image_id(image, live.note) if backend == "docker" else runner.image_id()
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
     host_paths = backend == "local" or getattr(runner, "maps_paths", True) is False
@@ -236,37 +247,3 @@ def _image_trt_version(image: str) -> str | None:
         return tensorrt_version_for_image(image)
     except Exception:  # an unknown tag: flags are not checked against a version
         return None
-
-
-def choose_backend(image: str | None = None) -> tuple[str, str]:
-    """Pick the backend that can run trtexec for real here, else replay; say why.
-
-    ``TRT_MAGIC_BACKEND``, when set, wins: a lab or CI has chosen for everyone.
-
-    Returns:
-        ("docker" | "local" | "replay", a sentence saying why).
-    """
-    chosen = os.environ.get(ENV_VARS["backend"], "").strip()
-    if chosen in BACKENDS:  # a teaching lab or CI decided for everyone
-        return chosen, f"chosen by the {ENV_VARS['backend']} environment variable"
-    image = image or get_settings().image
-    why_not = []
-    try:
-        import docker
-
-        client = docker.from_env(version="auto", timeout=5)  # a dead DOCKER_HOST must not hang
-        info = client.info()
-        client.close()
-        runtimes = info.get("Runtimes") or {}
-        if "nvidia" in runtimes:
-            return "docker", f"the Docker host has the NVIDIA runtime: trtexec runs in {image}"
-        why_not.append("the Docker host has no NVIDIA runtime")
-    except Exception as exc:  # no SDK, no daemon, refused: all mean "not docker"
-        why_not.append(f"no Docker engine ({type(exc).__name__})")
-    from .local import find_trtexec
-
-    exe = find_trtexec()
-    if exe:
-        return "local", f"trtexec found at {exe}"
-    why_not.append("no trtexec on PATH")
-    return "replay", "; ".join(why_not) + ": replaying recorded real runs (marked as recorded)"
