@@ -16,7 +16,6 @@ from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
 from .base import Job, LogSink, Runner
-from .choice import choose_backend
 
 
 def trtexec(
