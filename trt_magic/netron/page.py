@@ -7,7 +7,7 @@ Analytics beacons with the page URL, the model's format, producer and node count
 switch for any of them: the cookie it sets on Accept only answers the question. So the page
 gets a small module of ours (:data:`SHIM`) that replaces ``Host.view`` (keeping only what it
 must do: remember the view), silences ``event``/``exception`` (the telemetry calls) and keeps
-``openURL`` on the page's own origin. The Content-Security-Policy (:data:`CSP`) allows nothing
+``openURL`` (the view never navigates away). The Content-Security-Policy (:data:`CSP`) allows nothing
 but the page's own origin, so a request to anywhere else is refused by the browser even if a
 later Netron calls out in a new way. Links to the internet in the page lose their ``href``.
 """
@@ -49,13 +49,18 @@ const quiet = (host) => {
     };
     host.event = () => {};
     host.exception = () => {};
-    const openURL = host.openURL;
-    host.openURL = function (url) {
-        if (sameOrigin(url)) {
-            openURL.call(this, url);
-        }
-    };
+    // "Report Issue", documentation and update links: the view never navigates away
+    host.openURL = () => {};
 };
+// a link out of the page (e.g. in an operator's documentation) does not navigate
+const stay = (event) => {
+    const link = event.target && event.target.closest ? event.target.closest('a[href]') : null;
+    if (link && !sameOrigin(link.href)) {
+        event.preventDefault();
+    }
+};
+document.addEventListener('click', stay, true);
+document.addEventListener('auxclick', stay, true);
 hooks.preload = (callback) => preload((value, error) => {
     if (!error) {
         quiet(hooks.browser.Host.prototype);
