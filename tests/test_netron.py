@@ -509,3 +509,124 @@ def test_config_magic_sets_the_url_template(ipython_shell, model):
     view = ip.run_line_magic("netron", str(model))
     assert view.url == f"https://lab.example/ports/{view.port}/{token(view)}/?v={view.version}"
     assert view.note == ""
+
+
+# ---- external data ------------------------------------------------------------------------------
+
+
+def external_model(folder: Path, locations: dict[str, str]) -> Path:
+    """An ONNX model whose initializers (name -> location) live in external files.
+
+    One initializer per location, one more inside a Constant node and one in an If branch, so
+    that every place a tensor can sit is covered; the files are written beside the model.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def external(name: str, location: str) -> TensorProto:
+        tensor = numpy_helper.from_array(np.arange(4, dtype=np.float32), name)
+        tensor.ClearField("raw_data")
+        tensor.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+        return tensor
+
+    names = list(locations)
+    initializers = [external(name, locations[name]) for name in names[:-2]]
+    constant = helper.make_node(
+        "Constant", [], ["c"], value=external(names[-2], locations[names[-2]])
+    )
+    branch = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["y_then"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("y_then", TensorProto.FLOAT, [4])],
+        initializer=[external(names[-1], locations[names[-1]])],
+    )
+    condition = numpy_helper.from_array(np.array(True), "cond")
+    branchy = helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)
+    graph = helper.make_graph(
+        [constant, branchy],
+        "external",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        initializer=[condition, *initializers],
+    )
+    path = folder / "model.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    return path
+
+
+def test_external_locations_are_found_wherever_a_tensor_sits(tmp_path):
+    from trt_magic.netron.external import external_locations
+
+    locations = {
+        "w0": "model.onnx.data",
+        "w1": "weights/part 2.bin",
+        "k": "const.bin",
+        "w": "if.bin",
+    }
+    path = external_model(tmp_path, locations)
+    assert external_locations(path) == set(locations.values())
+    (tmp_path / "plain.onnx").write_bytes(b"not a protobuf at all \xff\xff\xff")
+    assert external_locations(tmp_path / "plain.onnx") == frozenset()
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    assert external_locations(tmp_path / "empty.onnx") == frozenset()
+
+
+def test_external_data_is_served_beside_the_model_and_nothing_else(tmp_path):
+    folder = tmp_path / "models"
+    (folder / "weights").mkdir(parents=True)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("outside the model's folder")
+    (folder / "notes.txt").write_text("in the folder but not named by the model")
+    (folder / "link.bin").symlink_to(outside)
+    locations = {
+        "w0": "model.onnx.data",
+        "w1": "weights/part 2.bin",
+        "w2": "../secret.txt",
+        "w3": str(outside),
+        "w4": "link.bin",
+        "w5": "weights/../model.onnx.data",
+        "k": "const.bin",
+        "w": "if.bin",
+    }
+    for name in ("model.onnx.data", "weights/part 2.bin", "const.bin", "if.bin"):
+        (folder / name).write_bytes(name.encode() + bytes(16))
+    view = views.netron_view(external_model(folder, locations))
+    for name in ("model.onnx.data", "weights/part%202.bin", "const.bin", "if.bin"):
+        assert fetch(view, f"data/{name}").startswith(name.replace("%20", " ").encode())
+    base = f"/{token(view)}/data/"
+    for refused in (
+        "notes.txt",  # in the folder, not named
+        "..%2Fsecret.txt",  # named, but out of the folder
+        "%2E%2E/secret.txt",
+        outside.as_posix().lstrip("/"),
+        "link.bin",  # named, inside, but a link to outside
+        "weights/..%2Fmodel.onnx.data",
+        "weights",
+    ):
+        assert status(view.port, base + refused) == 404, refused
+    assert status(view.port, "/data/model.onnx.data") == 403  # and all of it under the token
+
+
+def test_resolve_inside_refuses_every_way_out(tmp_path):
+    from trt_magic.netron.external import resolve_inside
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "w.bin").write_bytes(b"w")
+    assert resolve_inside(tmp_path, "sub/w.bin") == (tmp_path / "sub" / "w.bin").resolve()
+    assert resolve_inside(tmp_path, "./sub/w.bin") == (tmp_path / "sub" / "w.bin").resolve()
+    for bad in (
+        "",
+        "/etc/passwd",
+        "../x",
+        "sub/../../x",
+        "sub\\w.bin",
+        "C:/w.bin",
+        "a\x00b",
+        "sub",
+    ):
+        assert resolve_inside(tmp_path, bad) is None, bad

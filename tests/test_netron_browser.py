@@ -274,3 +274,38 @@ def test_in_a_notebook_the_note_shows_when_the_page_stays_silent(context, monkey
     shown.wait_for(state="visible", timeout=5_000)
     assert "jupyter-server-proxy" in shown.inner_text()
     assert page.locator("iframe").is_visible()  # the view stays: it may still come
+
+
+def test_external_weights_load_beside_the_model(context, tiny_onnx, tmp_path):
+    import onnx
+
+    (tmp_path / "weights").mkdir()
+    path = tmp_path / "tiny_external.onnx"
+    onnx.save_model(
+        onnx.load(str(tiny_onnx)),
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights/tiny_external.bin",
+        size_threshold=0,
+    )
+    recorder = Recorder(context)
+    page = context.new_page()
+    recorder.watch(page)
+    answers = []
+    page.on("response", lambda response: answers.append((response.status, response.url)))
+    page.goto(views.netron_view(path).url)
+    graph_shown(page)
+    page.locator("#canvas").get_by_text("Conv", exact=True).first.click()
+    expanders = page.locator("#sidebar .sidebar-item-value-expander", has_text="+")
+    for _ in range(12):  # expand every property: the weights' values come from the external file
+        if expanders.count() == 0:
+            break
+        expanders.first.click()  # it turns into '-': the next '+' is first now
+    sidebar = page.locator("#sidebar")
+    sidebar.get_by_text("weights/tiny_external.bin").first.wait_for(timeout=10_000)
+    page.wait_for_load_state("networkidle")
+    weights = [status for status, url in answers if "/data/weights/tiny_external.bin" in url]
+    assert weights and set(weights) == {200}, answers
+    assert re.search(r"-?0\.\d{4,}", sidebar.inner_text())  # values shown, not an error
+    assert recorder.outward() == []
