@@ -171,10 +171,39 @@ def test_not_layer_info_is_a_result_error():
 
 def test_missing_dot_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    view = eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
     with pytest.raises(eg.GraphvizNotFound) as info:
+        eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json", layout="dot")
+    assert "apt-get install graphviz" in info.value.hint and "layout='browser'" in info.value.hint
+    view = eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
+    with pytest.raises(eg.GraphvizNotFound):
         view.svg()
-    assert "apt-get install graphviz" in info.value.hint
+
+
+def test_without_dot_the_browser_lays_the_graph_out(monkeypatch, tmp_path):
+    """No `dot` on PATH: the HTML carries the DOT sources and the vendored Viz.js, no SVG yet."""
+    import html as html_lib
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    view = eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json")
+    assert view.layout == "browser"
+    page = view._repr_html_()
+    dots = [html_lib.unescape(d) for d in re.findall(r'data-dot="([^"]*)"', page)]
+    assert dots == [view.dot_source(k) for k in range(view.page_count)]
+    assert "DecompressionStream" in page and "<svg" not in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched
+    with pytest.raises(UsageError, match="layout"):
+        eg.engine_graph(DATA / "trtexec/layerinfo-10.16.1-detailed.json", layout="neato")
+
+
+def test_vendored_viz_js_is_the_npm_file_with_its_licences():
+    import hashlib
+    from importlib import resources
+
+    folder = resources.files("trt_magic").joinpath("data", "vizjs")
+    digest = hashlib.sha256(folder.joinpath("viz-global.js").read_bytes()).hexdigest()
+    assert digest in folder.joinpath("SOURCES.md").read_text()
+    licence = folder.joinpath("LICENSE").read_text()
+    assert "Eclipse Public License - v 1.0" in licence and "Michael Daines" in licence
 
 
 def test_standalone_html_is_self_contained(tmp_path):

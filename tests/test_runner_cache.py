@@ -61,7 +61,7 @@ def test_store_load_round_trip_and_partial_entries_miss(tmp_path):
     run = Run(
         command=args, exit_code=0, status="passed", backend="docker", started=1.0, duration_s=9.0
     )
-    run.files = {"log": tmp_path / "e.log"}
+    run.files = {"engine": tmp_path / "e.plan", "log": tmp_path / "e.log"}
     cache = EngineCache(tmp_path / "cache")
     cache.store("k1", run, plan)
     (tmp_path / "e.plan").unlink()
@@ -77,7 +77,7 @@ def test_store_load_round_trip_and_partial_entries_miss(tmp_path):
     failed = Run(command=args, exit_code=1, status="failed")
     cache.store("k3", failed, plan)
     assert not cache.entry("k3").exists()
-    assert not list(cache.root.glob(".tmp-*"))
+    assert not list(cache.root.glob(".tmp-*")) and not list(cache.root.glob(".trt_magic-part-*"))
 
 
 def test_timing_cache_named_after_the_gpu_once_known(tmp_path):

@@ -134,6 +134,31 @@ def test_engine_graph_page(page, tmp_path, screenshot_dir):
     page.screenshot(path=str(screenshot_dir / "engine_graph.png"), animations="disabled")
 
 
+def test_engine_graph_laid_out_in_the_browser_looks_like_dot(page, tmp_path):
+    """Without Graphviz the page draws the same DOT with Viz.js: same layers, same texts."""
+    args = (
+        DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.graph.json",
+        DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.profile.json",
+    )
+    by_dot = eg.engine_graph(*args, layout="dot")
+    page.goto(by_dot.to_html(tmp_path / "dot.html").as_uri())
+    dot_texts = page.locator("g.layer").all_text_contents()
+    dot_fills = page.locator("g.layer polygon, g.layer path").evaluate_all(
+        "els => els.map(e => e.getAttribute('fill'))"
+    )
+    in_browser = eg.engine_graph(*args, layout="browser")
+    page.goto(in_browser.to_html(tmp_path / "browser.html").as_uri())
+    page.wait_for_selector(".tmg[data-laid-out]")
+    assert page.locator("g.layer").all_text_contents() == dot_texts
+    fills = page.locator("g.layer polygon, g.layer path").evaluate_all(
+        "els => els.map(e => e.getAttribute('fill'))"
+    )
+    assert fills == dot_fills and len(dot_texts) == len(in_browser.layers)
+    page.fill("input[type=search]", "CaskConvolution")  # search works on the drawn graph
+    convs = sum(layer.kind == "CaskConvolution" for layer in in_browser.layers)
+    assert page.locator("g.layer.hit").count() == convs > 0
+
+
 def test_engine_graph_pages_switch(page, tmp_path):
     view = eg.engine_graph(DATA / "trex/notebook-yolo-orin/layer_info.json", page_size=30)
     assert view.page_count == 3

@@ -155,6 +155,7 @@ def plan_paths(
     *,
     root: PurePosixPath | None = CONTAINER_ROOT,
     temp_engines: bool = True,
+    place: Callable[[FileRef, str], str] | None = None,
 ) -> PathPlan:
     """Map every host path in ``args`` to a container path under ``root``.
 
@@ -163,6 +164,8 @@ def plan_paths(
         resolve: turns a user path into an absolute host path (``Settings.resolve_path``).
         root: container folder for mounts; None keeps host paths (the local runner).
         temp_engines: write ``--saveEngine`` to a temporary name first (renamed on success).
+        place: ``place(ref, raw value) -> path trtexec gets`` instead of folder mounts (the
+            runners' per-run staging, runners/staging.py); ``ref.host`` is the host path.
     """
     mounter = _Mounter(root)
     out_args, shown_args, refs = [], [], []
@@ -176,6 +179,13 @@ def plan_paths(
         new_value, shown_value = "", ""
         for prefix, raw, suffix in _value_paths(spec, value):
             host = Path(os.path.abspath(resolve(raw)))
+            if place is not None:
+                ref = FileRef(name, host, "", spec.direction, spec.kind)
+                ref.container = place(ref, raw)
+                refs.append(ref)
+                new_value += prefix + ref.container + suffix
+                shown_value += prefix + ref.container + suffix
+                continue
             read_only = spec.direction == "input"
             if spec.direction == "dir":
                 host = host / "_"  # mount the folder itself

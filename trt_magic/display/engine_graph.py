@@ -1,4 +1,7 @@
-"""The engine graph: the layers TensorRT built, drawn with Graphviz ``dot`` as inline SVG.
+"""The engine graph: the layers TensorRT built, drawn by Graphviz as inline SVG.
+
+Graphviz's ``dot`` lays it out when it is on PATH; otherwise (or with ``layout="browser"``) the
+browser does, with the vendored Viz.js, from the same DOT source (engine_graph_layout.py).
 
 Input is trtexec's ``--exportLayerInfo`` written with ``--profilingVerbosity=detailed`` (one
 dict per engine layer with its input and output tensors); a ``--exportProfile`` adds each
@@ -71,7 +74,8 @@ class GraphvizNotFound(MissingDependency):
             self,
             "The engine graph needs Graphviz's `dot` program, which is not on PATH.",
             hint="install Graphviz: apt-get install graphviz (Debian/Ubuntu), "
-            "brew install graphviz (macOS), conda install graphviz; then restart the kernel",
+            "brew install graphviz (macOS), conda install graphviz; or lay it out in the "
+            "browser with no Graphviz: engine_graph(..., layout='browser')",
         )
         self.module, self.extra = "dot", "graph"
 
@@ -118,6 +122,7 @@ class EngineGraphView:
     notes: list[str] = field(default_factory=list)
     first_page: int = 0
     recorded: bool = False  # drawn from a replayed (recorded) run, not the user's engine
+    layout: str = "auto"  # "dot" (on PATH), "browser" (Viz.js in the page) or "auto"
     _svgs: dict[int, str] = field(default_factory=dict, repr=False)
     _id: str = field(default_factory=lambda: uuid.uuid4().hex[:10], repr=False)
 
@@ -175,6 +180,7 @@ def engine_graph(
     *,
     page_size: int = PAGE_SIZE,
     max_inline_bytes: int = MAX_INLINE_BYTES,
+    layout: str = "auto",
 ) -> EngineGraphView:
     """Draw the engine's layers from ``--exportLayerInfo`` (and ``--exportProfile``).
 
@@ -185,14 +191,18 @@ def engine_graph(
             the layers by their share of the time.
         page_size: layers per page (big engines are drawn page by page).
         max_inline_bytes: pages go inline in the HTML up to this many bytes of SVG.
+        layout: "dot" (Graphviz on PATH), "browser" (Graphviz compiled to WebAssembly, laid
+            out in the page: no system Graphviz needed) or "auto" (dot when on PATH).
 
     Raises:
         UsageError: no layer info is given, or ``page_size`` is not positive.
         ResultError: the file is not layer info.
-        GraphvizNotFound: ``dot`` is not installed.
+        GraphvizNotFound: ``layout="dot"`` and ``dot`` is not installed.
     """
     from ..results.exports import is_detailed, read_bindings, read_layer_info, read_profile
+    from .engine_graph_layout import resolve_layout
 
+    layout = resolve_layout(layout)
     source, profile = _sources(run_or_layer_info_path, profile)
     if not isinstance(page_size, int) or page_size < 1:
         raise UsageError(f"page_size must be a positive whole number, not {page_size!r}.")
@@ -206,7 +216,10 @@ def engine_graph(
         detailed=is_detailed(records),
         page_size=page_size,
         max_inline_bytes=max_inline_bytes,
+        layout=layout,
     )
+    if layout == "dot" and shutil.which("dot") is None:
+        raise GraphvizNotFound()
     recorded = getattr(run_or_layer_info_path, "recorded", None)
     if recorded is not None:  # a replayed run says where its recording came from
         view.recorded = True

@@ -1,6 +1,7 @@
 """The HTML of an engine graph: header, legend, search box, pages of inline SVG; no external
 resource, so it works the same in a notebook, an nbconvert export or a saved file. Without
-JavaScript (e.g. a notebook viewer that strips scripts) every inlined page simply shows."""
+JavaScript (e.g. a notebook viewer that strips scripts) every inlined page simply shows. With the
+browser layout the pages are DOT sources the inlined Viz.js draws (engine_graph_layout.py)."""
 
 from __future__ import annotations
 
@@ -85,9 +86,10 @@ def _summary(view: EngineGraphView) -> str:
 
 def view_html(view: EngineGraphView) -> str:
     vid = f"tmg-{uuid.uuid4().hex[:12]}"  # one per rendering: a view may be shown twice
+    browser = _layout(view) == "browser"
     pages, size = [], 0
     for page in range(view.first_page, view.page_count):
-        svg = view.svg(page)
+        svg = _browser_page(view.dot_source(page)) if browser else view.svg(page)
         if pages and size + len(svg) > view.max_inline_bytes:
             break
         pages.append(svg)
@@ -107,6 +109,11 @@ def view_html(view: EngineGraphView) -> str:
             f"{view.max_inline_bytes / 1e6:.0f} MB): show them with <code>view.page({last})</code>."
         )
     body = "".join(f'<div data-page="{k}">{svg}</div>' for k, svg in enumerate(pages))
+    loader = ""
+    if browser:
+        from .engine_graph_layout import browser_loader
+
+        loader = browser_loader(vid)
     notes_html = "".join(f'<div style="color:#8a5300">{n}</div>' for n in notes)
     return (
         f'<div id="{vid}" class="tmg"><style>{_CSS}</style>'
@@ -114,5 +121,19 @@ def view_html(view: EngineGraphView) -> str:
         f"{notes_html}{_legend(view)}"
         f'<div>search layers: <input type="search" placeholder="name, type, precision"> '
         f'<span class="found"></span></div><div class="pager">{buttons}</div>'
-        f'<div class="pages">{body}</div><script>{_JS % {"id": vid}}</script></div>'
+        f'<div class="pages">{body}</div><script>{_JS % {"id": vid}}</script>{loader}</div>'
+    )
+
+
+def _layout(view: EngineGraphView) -> str:
+    from .engine_graph_layout import resolve_layout
+
+    return resolve_layout(view.layout)
+
+
+def _browser_page(dot: str) -> str:
+    """A page the browser lays out: the DOT source, and what shows until it is drawn."""
+    return (
+        f'<div data-dot="{escape(dot)}"><span style="color:#666">laying out the graph '
+        "in the browser (Graphviz compiled to WebAssembly)…</span></div>"
     )

@@ -17,11 +17,15 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..commandline.command import PathPlan
 from ..display.live import LiveLog, line_level
 from ..results.run import Run
+from .files import disk_error, new_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .staging import Stage
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Job:
     docker_host: str | None = None
     workdir: Path = field(default_factory=Path.cwd)
     notes: list[str] = field(default_factory=list)
+    stage: Stage | None = None  # the per-run folder and the files exposed (runners/staging.py)
 
     def deadline(self, started: float) -> float | None:
         return None if self.timeout is None else started + self.timeout
@@ -71,18 +76,27 @@ class LogSink:
         self.device = ""  # the GPU trtexec selected ("Selected Device: NVIDIA H100 PCIe")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._partial = ""
-        self._file = None  # opened on the first output: a run that never starts keeps the old log
+        self._file = None  # opened on the first output, as a new file (no symlink followed)
+        self.write_error: OSError | None = None  # the log could not be written (a full disk)
+        self._tmp: Path | None = None
 
     def feed(self, chunk: bytes | str) -> None:
         """Add raw output (any chunking); complete lines are dispatched."""
         text = self._decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
         if not text:
             return
-        if self._file is None and self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - see close()
+        if self._file is None and self.log_path is not None and self.write_error is None:
+            try:  # a new file beside the log, renamed over it at close()
+                fd, self._tmp = new_file(self.log_path.parent, self.log_path.name)
+                self._file = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - see close()
+            except OSError as exc:
+                self.write_error = exc
         if self._file is not None:
-            self._file.write(text)
+            try:
+                self._file.write(text)
+            except OSError as exc:  # a full disk: the run goes on, the caller reports it
+                self.write_error = exc
+                self._close_file()
         *lines, self._partial = (self._partial + text).split("\n")
         for line in lines:
             self._line(line.rstrip("\r"))
@@ -111,9 +125,63 @@ class LogSink:
         if self._partial:
             line, self._partial = self._partial, ""
             self._line(line.rstrip("\r"))
+        self._close_file()
+
+    def _close_file(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+                if self.write_error is None:
+                    os.replace(self._tmp, self.log_path)
+            except OSError as exc:
+                self.write_error = self.write_error or exc
             self._file = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+def shielded(step: Callable[[], None]) -> bool:
+    """Run a clean-up ``step`` to its end even through Ctrl-C (pressed twice: the step restarts;
+    steps are idempotent); return True when an interrupt arrived meanwhile."""
+    interrupted = False
+    for _ in range(10):
+        try:
+            step()
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted
+
+
+def abort(job: Job, *steps: Callable[[], None]) -> None:
+    """Clean up after an exception (Ctrl-C included): ``steps``, then the log and the folder."""
+    for step in (*steps, job.sink.close, *([job.stage.close] if job.stage else [])):
+        try:
+            shielded(step)
+        except Exception:  # clean-up is best effort; the original error is what the user sees
+            pass
+
+
+def settle_run(run: Run, job: Job, exit_code: int | None, stopped: str | None) -> None:
+    """Close the log, move what a passed run wrote to its destinations, and list in ``run.files``
+    only the inputs and the files this run produced."""
+    job.sink.close()
+    run.exit_code = exit_code
+    run.status = status_for(exit_code, stopped)
+    run.duration_s = time.time() - run.started
+    inputs = {r.kind: r.host for r in job.plan.refs if r.kind and r.direction == "input"}
+    if job.stage is None:
+        run.files = {k: p for k, p in run.files.items() if Path(p).exists()}
+        return
+    try:
+        if job.sink.write_error is not None:
+            raise job.sink.write_error
+        produced = job.stage.settle(run.status == "passed")
+    except OSError as exc:
+        job.stage.close()
+        raise disk_error(exc, exc.filename or job.stage.folder.parent) from None
+    run.files = {**inputs, **produced}
 
 
 def settle_outputs(plan: PathPlan, ok: bool) -> None:

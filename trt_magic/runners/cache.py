@@ -14,14 +14,15 @@ import hashlib
 import json
 import os
 import re
-import shutil
+import stat
 import time
-import uuid
 from pathlib import Path
 
 from ..commandline.command import PathPlan
 from ..commandline.flags import FILE_FLAGS, split_flag
 from ..results.run import Run
+from .cache_prune import prune_cache
+from .files import copy_atomic, new_folder, remove_tree, write_atomic
 
 _hashes: dict[tuple[str, int, int], str] = {}
 
@@ -93,17 +94,16 @@ def learn_gpu(cache_dir: Path, host: str, gpus: str, device: str) -> None:
     if table.get(f"{host}|{gpus}") == device:
         return
     table[f"{host}|{gpus}"] = device
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".gpus-{uuid.uuid4().hex[:8]}.json")
-    tmp.write_text(json.dumps(table, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(table, indent=1))
 
 
 class EngineCache:
     """Cached runs under ``<cache_dir>/runs/<key>/`` (see module docstring)."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, max_bytes: int | None = None):
         self.root = Path(cache_dir) / "runs"
+        self.cache_dir = Path(cache_dir)
+        self.max_bytes = max_bytes
 
     def entry(self, key: str) -> Path:
         return self.root / key
@@ -118,36 +118,58 @@ class EngineCache:
             return
         path = self.root / ".locks" / f"{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w") as fh:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        while True:
+            fd = os.open(path, flags, 0o644)
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if on_wait is not None:
                     on_wait()
-                fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                    on_wait = None
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # the lock file may have been pruned while we waited: then lock the new one
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
-    def load(self, key: str, plan: PathPlan, log_path: Path | None) -> Run | None:
-        """The cached run of ``key`` with its files copied to where ``plan`` wants them, or None."""
+    def load(self, key: str, plan: PathPlan, log_path: Path | None, note=None) -> Run | None:
+        """The cached run of ``key`` with its files verified and copied to where ``plan`` wants
+        them, or None (a missing or bad entry: a bad one is dropped, with a ``note``)."""
         entry = self.entry(key)
-        meta_path = entry / "run.json"
-        if not meta_path.exists():
+        try:
+            meta = json.loads((entry / "run.json").read_text(encoding="utf-8"))
+            records = meta["files"]
+            bad = next((n for n, rec in records.items() if not verify(entry / n, rec)), None)
+        except FileNotFoundError:
             return None
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            bad = "run.json"
+        if bad is not None:
+            if note is not None:
+                note(f"the engine cache entry {entry.name} is damaged ({bad}): dropped, rebuilding")
+            remove_tree(entry)
+            return None
         files: dict[str, Path] = {}
         for i, ref in enumerate(plan.refs):
-            stored = entry / f"{i}"
-            if ref.direction in ("output",) and stored.exists():
-                _copy_atomic(stored, ref.host)
-            if ref.kind:
+            if ref.direction == "output" and str(i) in records:
+                copy_atomic(entry / str(i), ref.host)
+                if ref.kind:
+                    files[ref.kind] = ref.host
+            elif ref.direction == "input" and ref.kind:
                 files[ref.kind] = ref.host
-        if log_path is not None and (entry / "log").exists():
-            _copy_atomic(entry / "log", log_path)
+        if log_path is not None and "log" in records:
+            copy_atomic(entry / "log", log_path)
             files["log"] = log_path
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("started", 0)))
+        os.utime(entry / "run.json")  # least recently used goes first
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("started") or 0))
         return Run(
             command=meta["command"],
             exit_code=meta["exit_code"],
@@ -161,25 +183,35 @@ class EngineCache:
             backend=meta.get("backend", "files"),
             cached=True,
             notes=[
-                f"cached: built {when} in {meta.get('duration_s', 0):.1f} s; --no-cache rebuilds",
+                f"cached: built {when} in {meta.get('duration_s') or 0:.1f} s; --no-cache rebuilds",
                 *meta.get("notes", []),
             ],
         )
 
-    def store(self, key: str, run: Run, plan: PathPlan) -> None:
-        """Keep a passed run's outputs and log (written aside, then renamed into place)."""
+    def store(self, key: str, run: Run, plan: PathPlan, note=None) -> None:
+        """Keep a passed run's outputs and log with their size and hash (written aside, then
+        renamed into place). A failure (a full disk) only costs the cache entry, with a ``note``."""
         if run.status != "passed":
             return
-        entry = self.entry(key)
-        tmp = self.root / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir(parents=True)
         try:
+            self._store(key, run, plan)
+        except OSError as exc:
+            if note is not None:
+                note(f"not cached ({exc.strerror or exc}): the run itself is complete")
+            run.notes.append(f"not cached: {exc.strerror or exc}")
+        self.prune(keep=key)
+
+    def _store(self, key: str, run: Run, plan: PathPlan) -> None:
+        produced = {Path(p) for p in run.files.values()}
+        tmp = new_folder(self.root, "entry")
+        try:
+            records = {}
             for i, ref in enumerate(plan.refs):
-                if ref.direction == "output" and ref.host.is_file():
-                    shutil.copyfile(ref.host, tmp / f"{i}")
+                if ref.direction == "output" and ref.host in produced and ref.host.is_file():
+                    records[str(i)] = copy_hashed(ref.host, tmp / str(i))
             log = run.files.get("log")
             if log is not None and Path(log).is_file():
-                shutil.copyfile(log, tmp / "log")
+                records["log"] = copy_hashed(Path(log), tmp / "log")
             meta = {
                 k: getattr(run, k)
                 for k in ("command", "exit_code", "image", "image_id", "gpus", "host")
@@ -190,18 +222,57 @@ class EngineCache:
                 duration_s=run.duration_s,
                 backend=run.backend,
                 notes=[n for n in run.notes if not n.startswith("cached")],
+                files=records,
             )
             (tmp / "run.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            entry = self.entry(key)
             if entry.exists():
-                shutil.rmtree(entry, ignore_errors=True)
+                remove_tree(entry)
             os.rename(tmp, entry)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
+
+    def prune(self, keep: str | None = None) -> None:
+        """Evict least recently used entries past ``max_bytes``; drop logs and locks of the past."""
+        prune_cache(self, keep)
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.cache-{uuid.uuid4().hex[:8]}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+def copy_hashed(src: Path, dst: Path) -> dict:
+    """Copy ``src`` to the new file ``dst`` in one pass; return its size, mtime and blake2b."""
+    h = hashlib.blake2b()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with open(src, "rb") as inp, open(os.open(dst, flags, 0o644), "wb") as out:
+        for block in iter(lambda: inp.read(1 << 20), b""):
+            h.update(block)
+            out.write(block)
+    st = os.stat(dst)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "blake2b": h.hexdigest(),
+            "sample": sample_digest(dst)}  # fmt: skip
+
+
+def sample_digest(path: Path, pieces: int = 16, size: int = 1 << 16) -> str:
+    """blake2b of ``pieces`` blocks spread over the file (a cheap check on every hit)."""
+    h = hashlib.blake2b()
+    total = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        for k in range(pieces):
+            fh.seek(total * k // pieces)
+            h.update(fh.read(size))
+    return h.hexdigest()
+
+
+def verify(path: Path, rec: dict) -> bool:
+    """Does the stored file still hold what was stored? Size and sampled blocks always; the full
+    hash when its mtime changed since (a rewrite of the same size)."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != rec["size"]:
+            return False
+        if sample_digest(path) != rec["sample"]:
+            return False
+        if st.st_mtime_ns == rec["mtime_ns"]:
+            return True
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "blake2b").hexdigest() == rec["blake2b"]
+    except (OSError, KeyError, TypeError):
+        return False

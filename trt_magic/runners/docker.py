@@ -1,7 +1,8 @@
 """The Docker backend: trtexec in the TensorRT container, through the Docker SDK (Engine API 1.41).
 
-Folders are bind-mounted (inputs read-only) on a local daemon; on a remote one (``DOCKER_HOST``
-tcp:// or ssh://) inputs go in and outputs come out through the archive calls (``transfer="copy"``).
+The container sees what runners/staging.py exposes: each input file bind-mounted read-only and the
+run's fresh folder at ``/trt_magic/out``; on a remote daemon (``DOCKER_HOST`` tcp:// or ssh://)
+the same layout goes in and comes out through the archive calls (``transfer="copy"``).
 The container runs as the notebook user's uid:gid, is labelled ``trt_magic=1`` (leftovers of dead
 kernels are removed on the next run), and is removed however the run ends.
 """
@@ -10,16 +11,18 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import socket
 import tarfile
 import time
-from pathlib import Path
+import uuid
+from pathlib import PurePosixPath
 
-from ..commandline.command import docker_run_command, format_command
+from ..commandline.command import format_command
 from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
-from .base import Job, new_run, pump, settle_outputs, status_for, summarize
+from .base import Job, abort, new_run, pump, settle_run, shielded, summarize
+from .files import write_atomic
+from .staging import OUT
 
 LABEL = "trt_magic"
 OWNER_LABEL = "trt_magic.owner"
@@ -215,29 +218,28 @@ class DockerRunner:
         run = new_run(job, "docker")
         run.image, run.host = job.image, self.host
         user = self.user or _notebook_user()
-        run.docker_command = docker_run_command(
-            job.image, job.plan, gpus=job.gpus, user=user, docker_host=job.docker_host
-        )
+        run.docker_command = self._command(job, user)
         run.image_id = self.image_id(job.image, job.sink.note)
         clean_leftovers(self.client)
         mode = self.transfer_mode(job.transfer)
-        for ref in job.plan.outputs:
-            ref.host.parent.mkdir(parents=True, exist_ok=True)
-        container = self._create(job, user, mode)
+        if user and hasattr(os, "geteuid") and os.geteuid() == 0 and not user.startswith("0:"):
+            job.stage.grant(*(int(x) for x in user.split(":")))  # root kernel, another user
+        name = f"trt_magic-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        container = None
         try:
-            run.exit_code, stopped = _execute(container, job, user, mode)
+            container = self._create(job, user, mode, name)
+            exit_code, stopped = _execute(container, job, user, mode)
         except BaseException as exc:
-            _remove(container)
-            settle_outputs(job.plan, ok=False)
+            abort(job, lambda: _remove(container, self.client, name))
             if isinstance(exc, KeyboardInterrupt):
-                job.sink.note("interrupted: trtexec stopped, container removed, engine deleted")
-            job.sink.close()
+                job.sink.note(
+                    "interrupted: trtexec stopped, container removed, partial files deleted"
+                )
+            if isinstance(exc, _lost_errors()):
+                raise _lost_daemon(self.host, exc) from None
             raise
-        _remove(container)
-        job.sink.close()
-        run.status = status_for(run.exit_code, stopped)
-        settle_outputs(job.plan, ok=run.status == "passed")
-        run.duration_s = time.time() - run.started
+        shielded(lambda: _remove(container, self.client, name))
+        settle_run(run, job, exit_code, stopped)
         if stopped:
             run.notes.append(_stopped_note(stopped, job))
         if mode == "copy":
@@ -246,33 +248,50 @@ class DockerRunner:
             job.sink.live.finish(summarize(run, job.sink, format_command(run.docker_command)))
         return run
 
-    def _create(self, job: Job, user: str, mode: str):
+    def _command(self, job: Job, user: str | None) -> list[str]:
+        """The ``docker run ...`` that reproduces the run by hand (bind-mount form)."""
+        cmd = ["docker", *(["-H", job.docker_host] if job.docker_host else []), "run", "--rm"]
+        cmd += ["--network", "none"]
+        if job.gpus != "none":
+            cmd += ["--gpus", "all" if job.gpus == "all" else f'"device={job.gpus}"']
+        if user:
+            cmd += ["--user", user, *(x for g in _groups(user) for x in ("--group-add", g))]
+        return cmd + [*job.stage.docker_args(), job.image, "trtexec", *job.plan.display_args]
+
+    def _create(self, job: Job, user: str | None, mode: str, name: str):
         from docker.types import Mount
 
         mounts = []
         if mode == "bind":
-            mounts = [
-                Mount(str(m.container), str(m.host), type="bind", read_only=m.read_only)
-                for m in job.plan.mounts
-            ]
-        rw = [m for m in job.plan.mounts if not m.read_only]
+            mounts = [Mount(c, str(h), type="bind", read_only=True) for h, c in job.stage.inputs]
+            mounts.append(Mount(str(OUT), str(job.stage.folder / "out"), type="bind"))
         api = self.client.api
         host_config = api.create_host_config(
             mounts=mounts,
             device_requests=gpu_requests(job.gpus),
             network_mode="none",  # trtexec needs no network; nothing to expose
+            group_add=_groups(user) or None,  # the user's supplementary groups (shared folders)
         )
         # the low-level call: containers.create() would inspect the new container once more
         created = api.create_container(
             job.image,
             ["trtexec", *job.plan.args],
             user=user,
+            name=name,
             labels={LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}"},
-            working_dir=str(rw[0].container) if rw else "/tmp",
+            working_dir=str(OUT),
             host_config=host_config,
             detach=True,
         )
         return self.client.containers.prepare_model({"Id": created["Id"]})
+
+
+def _groups(user: str | None) -> list[str]:
+    """The kernel's supplementary groups (a group-shared folder stays readable and writable)."""
+    if not user or not hasattr(os, "getgroups"):
+        return []
+    gid = user.split(":")[1] if ":" in user else ""
+    return sorted({str(g) for g in os.getgroups()} - {gid})
 
 
 def _execute(container, job: Job, user: str | None, mode: str) -> tuple[int | None, str | None]:
@@ -303,63 +322,68 @@ def _stopped_note(stopped: str, job: Job) -> str:
     return "stopped on request; container removed, partial engine deleted"
 
 
-def _remove(container) -> None:
+def _remove(container, client=None, name: str | None = None) -> None:
+    """Remove the container (by name when its creation was interrupted); gone already is fine."""
     try:
-        container.remove(force=True)
-    except Exception:  # already gone
+        if container is not None:
+            container.remove(force=True)
+        elif client is not None and name:
+            client.api.remove_container(name, force=True)
+    except Exception:  # already gone, or never created
         pass
 
 
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    import docker
+    import requests
+
+    return (requests.exceptions.ConnectionError, docker.errors.DockerException)
+
+
+def _lost_daemon(host: str, exc: BaseException) -> RunnerError:
+    if isinstance(exc, RunnerError):
+        return exc
+    return RunnerError(
+        f"lost the Docker engine at {host} during the run.",
+        hint="check that dockerd is running (docker info) and run again; partial files were removed",
+        detail=str(exc),
+    )
+
+
 def _input_archive(job: Job, user: str | None) -> bytes:
-    """A tar of the mount folders (owned by ``user``) with the inputs (and existing caches) in."""
+    """A tar of the inputs, the caches copied in, and the output folder (owned by ``user``)."""
     uid, gid = (int(x) for x in (user or "0:0").split(":"))
     buf = io.BytesIO()
+    out_dir = job.stage.folder / "out"
+    files = [*job.stage.inputs, *((p, f"{OUT}/{p.name}") for p in sorted(out_dir.iterdir()))]
+    folders = sorted({str(PurePosixPath(c).parent) for _, c in files} | {str(OUT)})
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for m in job.plan.mounts:
-            info = tarfile.TarInfo(str(m.container).lstrip("/"))
+        for folder in folders:
+            info = tarfile.TarInfo(folder.lstrip("/"))
             info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
             info.mtime = int(time.time())
             tar.addfile(info)
-        for ref in job.plan.refs:
-            if ref.direction in ("input", "inout") and ref.host.is_file():
-                for path, target in _with_siblings(ref):
-                    info = tar.gettarinfo(str(path), arcname=target.lstrip("/"))
-                    info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
-                    with open(path, "rb") as fh:
-                        tar.addfile(info, fh)
+        for path, target in files:
+            if path.is_dir():
+                continue
+            info = tar.gettarinfo(str(path), arcname=target.lstrip("/"))
+            info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+            with open(path, "rb") as fh:
+                tar.addfile(info, fh)
     return buf.getvalue()
 
 
-def _with_siblings(ref) -> list[tuple[Path, str]]:
-    """The file, plus for ``--onnx`` its external-data files (``model.onnx.data`` and the like)."""
-    pairs = [(ref.host, ref.container)]
-    if ref.flag == "--onnx":
-        folder = ref.container.rsplit("/", 1)[0]
-        stem = ref.host.stem
-        for sib in ref.host.parent.glob(stem + "*"):
-            if sib != ref.host and sib.is_file() and not sib.name.endswith(".onnx"):
-                pairs.append((sib, f"{folder}/{sib.name}"))
-    return pairs
-
-
 def _fetch_outputs(container, job: Job) -> None:
-    """Copy the files trtexec wrote out of the (stopped) container, each atomically."""
+    """Copy the files trtexec wrote out of the (stopped) container into the run's folder."""
     import docker
 
     for ref in job.plan.outputs:
-        target = ref.temp_host or ref.host
         try:
-            stream, _ = container.get_archive(ref.container)
+            stream, _ = container.get_archive(job.stage.container_path(ref))
         except docker.errors.NotFound:
             continue  # trtexec did not write it (e.g. a failed build)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = next((m for m in tar.getmembers() if m.isfile()), None)
-            if member is None:
-                continue
-            tmp = target.with_name(f".{target.name}.copy-{os.getpid()}")
-            try:
-                with tar.extractfile(member) as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
+            if member is not None:
+                with tar.extractfile(member) as src:
+                    write_atomic(job.stage.staged(ref), src.read())

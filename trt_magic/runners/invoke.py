@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..checks import check_choice, check_image, check_number, check_type
 from ..commandline.command import PathPlan, flag_value, plan_paths, split_args
 from ..commandline.flags import check_flags
 from ..config import BACKENDS, get_settings
@@ -16,13 +17,14 @@ from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
 from .base import Job, LogSink, Runner
+from .staging import Stage
 
 
 def trtexec(
     args: str | Sequence[str],
     *,
     image: str | None = None,
-    gpus: str | None = None,
+    gpus: str | int | None = None,
     backend: str | None = None,
     timeout: float | None = None,
     cache: bool = True,
@@ -38,7 +40,7 @@ def trtexec(
     Args:
         args: a pasted command line (``"--onnx=m.onnx --fp16"``) or an argv list.
         image: TensorRT container image (default ``Settings.image``).
-        gpus: "all", "none", "2" (device=2) or "0,1" (default ``Settings.gpus``).
+        gpus: "all", "none", "2" (device=2) or "0,1" (default ``Settings.gpus``); 0: none.
         backend: "auto", "docker", "local" or "replay" (default ``Settings.backend``, "auto":
             docker when the Docker host can give a GPU or ``gpus="none"``, else a local trtexec,
             else a GpuRuntimeError saying what is missing, before any pull).
@@ -61,11 +63,13 @@ def trtexec(
         not run; KeyboardInterrupt after the container/process was stopped and removed.
     """
     settings = get_settings()
+    _check_args(args, image, timeout, cache, transfer, docker_host, display, on_line, cancel)
     argv = split_args(args)
     backend = runner.name if runner is not None else backend
-    backend = _check_backend(backend or settings.backend, timeout, runner)
-    image = image or settings.image
-    gpus = _normalize_gpus(gpus or settings.gpus)
+    if runner is None:
+        backend = check_choice("backend", backend or settings.backend, BACKENDS, "--backend docker")
+    image = check_image("image", image) if image is not None else settings.image
+    gpus = _normalize_gpus(gpus if gpus is not None else settings.gpus)
     if backend == "auto":
         from .choice import resolve_backend
 
@@ -78,23 +82,27 @@ def trtexec(
         plan = plan_paths(argv, settings.resolve_path, root=None, temp_engines=False)
         job = Job(argv, plan, LogSink(None, live, on_line), image=image, gpus=gpus)
         return ReplayRunner().run(job)
-    _check_inputs(plan_paths(argv, settings.resolve_path, root=None))  # before any pull or start
-    runner = runner or _runner(backend, docker_host)
+    cache_dir = Path(settings.cache_dir)
+    _check_inputs(plan_paths(argv, settings.resolve_path, root=None, temp_engines=False))
+    Stage(argv, settings.resolve_path, cache_dir).check()  # unsafe paths: before any pull
+    if runner is not None:  # a sweep executor's runner: host paths, its own staging
+        return _run_external(runner, argv, settings, gpus, live, on_line, timeout, cancel, cache)
+    runner = _runner(backend, docker_host)
     if backend == "docker" and getattr(runner, "client", None) is not None:
         from .choice import require_gpu
 
         require_gpu(runner.client, gpus, image)  # before any pull: a GPU-less host says so
     identity = runner.image_id(image, live.note) if backend == "docker" else runner.image_id()
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
-    host_paths = backend == "local" or getattr(runner, "maps_paths", True) is False
-    plan = plan_paths(run_args, settings.resolve_path, root=None if host_paths else _root())
+    stage = Stage(run_args, settings.resolve_path, cache_dir, container=backend == "docker")
+    stage.check()
     notes = check_flags(argv, _image_trt_version(image) if backend == "docker" else None)
-    for n in notes:
+    for n in [*notes, *stage.notes]:
         live.note(n)
     job = Job(
         argv,
-        plan,
-        LogSink(_log_path(plan, Path(settings.cache_dir)), live, on_line),
+        stage.plan,
+        LogSink(stage.log, live, on_line),
         image=image if backend == "docker" else None,
         gpus=gpus,
         timeout=timeout,
@@ -102,25 +110,48 @@ def trtexec(
         transfer=transfer,
         docker_host=docker_host,
         workdir=settings.resolve_path("."),
-        notes=notes,
+        notes=notes + stage.notes,
+        stage=stage,
     )
-    return _run_cached(runner, job, cache, identity, Path(settings.cache_dir))
+    return _run_cached(runner, job, cache, identity, cache_dir)
 
 
-def _check_backend(backend: str, timeout: float | None, runner=None) -> str:
-    if runner is None and backend not in BACKENDS:
-        raise UsageError(
-            f"backend {backend!r} is not one of {', '.join(BACKENDS)}.", hint="--backend docker"
+def _check_args(args, image, timeout, cache, transfer, docker_host, display, on_line, cancel):
+    """Types and values of trtexec()'s arguments, checked where they enter."""
+    if not isinstance(args, str):
+        check_type("args", args, (list, tuple), "a command line string or a list of flags")
+        for a in args:
+            check_type("each flag in args", a, (str, os.PathLike), "e.g. ['--onnx=m.onnx']")
+    if timeout is not None:
+        check_number(
+            "timeout", timeout, positive=True, hint="seconds, e.g. timeout=600; None: no limit"
         )
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"timeout {timeout} must be a positive number of seconds.")
-    return backend
+    for name, value in (("cache", cache), ("display", display)):
+        check_type(name, value, bool)
+    for name, value in (("image", image), ("transfer", transfer), ("docker_host", docker_host)):
+        if value is not None:
+            check_type(name, value, str)
+    if on_line is not None and not callable(on_line):
+        raise UsageError(
+            f"on_line must be callable, not {type(on_line).__name__}.", hint="on_line=print"
+        )
+    if cancel is not None and not callable(getattr(cancel, "is_set", None)):
+        raise UsageError("cancel must be a threading.Event.", hint="cancel=threading.Event()")
 
 
-def _root():
-    from ..commandline.command import CONTAINER_ROOT
-
-    return CONTAINER_ROOT
+def _run_external(runner, argv, settings, gpus, live, on_line, timeout, cancel, cache) -> Run:
+    """A runner object given by the caller (a cluster executor): trtexec sees host paths."""
+    cache_dir = Path(settings.cache_dir)
+    identity = runner.image_id()
+    run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
+    plan = plan_paths(run_args, settings.resolve_path, root=None)
+    notes = check_flags(argv, None)
+    for n in notes:
+        live.note(n)
+    log = Stage(argv, settings.resolve_path, cache_dir).log_destination(True)
+    job = Job(argv, plan, LogSink(log, live, on_line), gpus=gpus, timeout=timeout, cancel=cancel,
+              workdir=settings.resolve_path("."), notes=notes)  # fmt: skip
+    return _run_cached(runner, job, cache, identity, cache_dir)
 
 
 def _runner(backend: str, docker_host: str | None):
@@ -138,31 +169,39 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
 
     key = run_key(job.plan, job.args, identity, job.gpus, runner.host) if cache else None
     if key is None:
+        _open(job)
         return _finish(runner.run(job), job, identity, cache_dir)
     engines = EngineCache(cache_dir)
     waited = lambda: job.sink.note("another kernel is building the same engine: waiting for it")  # noqa: E731
     started = time.time()
     with engines.lock(key, on_wait=waited):
-        hit = engines.load(key, job.plan, job.sink.log_path)
+        log = job.stage.log_destination(True) if job.stage else job.sink.log_path
+        hit = engines.load(key, job.plan, log, job.sink.note)
         if hit is not None:
             job.sink.close()
+            hit.command, hit.notes = list(job.args), job.notes + hit.notes
             hit.started, hit.duration_s = started, time.time() - started
-            hit.notes = job.notes + hit.notes
             if job.sink.live is not None:
                 job.sink.live.finish(
                     f"cached run answered (--no-cache rebuilds); log: {hit.log_path}"
                 )
             return hit
+        _open(job)
         run = _finish(runner.run(job), job, identity, cache_dir)
-        engines.store(key, run, job.plan)
+        engines.store(key, run, job.plan, job.sink.note)
     return run
 
 
+def _open(job: Job) -> None:
+    if job.stage is not None:
+        job.stage.open()
+
+
 def _finish(run: Run, job: Job, identity: str, cache_dir: Path) -> Run:
-    # only files that exist: a failed or stopped build has no engine, whatever the flags said
-    run.files = {kind: path for kind, path in run.files.items() if Path(path).exists()}
-    if job.sink.log_path is not None and job.sink.log_path.exists():
-        run.files["log"] = job.sink.log_path
+    if job.stage is None:  # an external runner: keep only files that exist
+        run.files = {kind: path for kind, path in run.files.items() if Path(path).exists()}
+        if job.sink.log_path is not None and job.sink.log_path.exists():
+            run.files["log"] = job.sink.log_path
     if job.sink.device and run.status == "passed":
         _name_timing_cache(run, job, identity, cache_dir)
     if run.status == "failed":
@@ -191,7 +230,10 @@ def _name_timing_cache(run: Run, job: Job, identity: str, cache_dir: Path) -> No
         run.files["timing_cache"] = named
 
 
-def _normalize_gpus(gpus: str) -> str:
+def _normalize_gpus(gpus: str | int) -> str:
+    if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus == 0:
+        return "none"  # gpus=0: no GPU (as `docker run --gpus 0` asks for none)
+    check_type("gpus", gpus, (str, int), "'all', 'none', 2 (device=2) or '0,1'")
     value = str(gpus).strip().replace(" ", "").strip("'\"")
     value = value.removeprefix("device=")  # docker run's --gpus '"device=2"', pasted
     if value in ("all", "none") or all(p.isdigit() for p in value.split(",")):
@@ -224,17 +266,6 @@ def _check_inputs(plan: PathPlan) -> None:
             hint="check the path (relative paths are resolved against TrtMagic.workdir or the "
             "current directory); nothing was started",
         )
-
-
-def _log_path(plan: PathPlan, cache_dir: Path) -> Path:
-    """Beside the first output (the engine first): ``<name>.log``; else in the cache folder."""
-    outs = sorted(
-        (r for r in plan.refs if r.direction == "output"), key=lambda r: r.kind != "engine"
-    )
-    if outs:
-        return outs[0].host.with_name(outs[0].host.name + ".log")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return cache_dir / "logs" / f"trtexec-{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6}.log"
 
 
 def _image_trt_version(image: str) -> str | None:

@@ -16,7 +16,7 @@ import time
 from ..commandline.command import format_command
 from ..errors import RunnerError
 from ..results.run import Run
-from .base import Job, new_run, pump, settle_outputs, status_for, summarize
+from .base import Job, abort, new_run, pump, settle_run, summarize
 
 
 def find_trtexec() -> str | None:
@@ -51,17 +51,16 @@ class LocalRunner:
         run = new_run(job, "local")
         run.host = self.host
         argv = [self.executable, *job.plan.args]
-        for ref in job.plan.outputs:
-            ref.host.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=job.workdir,
-            start_new_session=True,  # its own process group: we stop trtexec and its children
-        )
+        proc = None
         try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=job.workdir,
+                start_new_session=True,  # its own process group: we stop trtexec and its children
+            )
             stopped = pump(
                 iter(lambda: proc.stdout.read1(1 << 16), b""), job, time.time(), lambda: _stop(proc)
             )
@@ -69,18 +68,12 @@ class LocalRunner:
                 proc.wait()
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
-                job.sink.note("interrupted: trtexec stopped, partial engine deleted")
-            _stop(proc)
-            settle_outputs(job.plan, ok=False)
-            job.sink.close()
+                job.sink.note("interrupted: trtexec stopped, partial files deleted")
+            abort(job, lambda: proc is not None and _stop(proc))
             raise
-        run.exit_code = None if stopped else proc.returncode
-        job.sink.close()
-        run.status = status_for(run.exit_code, stopped)
-        settle_outputs(job.plan, ok=run.status == "passed")
-        run.duration_s = time.time() - run.started
+        settle_run(run, job, None if stopped else proc.returncode, stopped)
         if stopped:
-            run.notes.append(f"stopped ({stopped}); process killed, partial engine deleted")
+            run.notes.append(f"stopped ({stopped}); process killed, partial files deleted")
         if job.sink.live is not None:
             job.sink.live.finish(summarize(run, job.sink, format_command(argv)))
         return run
