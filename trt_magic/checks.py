@@ -78,7 +78,10 @@ def check_choice(name: str, value: Any, choices: Iterable[str], hint: str | None
     if isinstance(value, str) and value in choices:
         return value
     close = difflib.get_close_matches(str(value), choices, n=1)
-    hint = hint or (f"did you mean {close[0]!r}?" if close else "one of: " + ", ".join(choices))
+    listing = "one of: " + ", ".join(choices)
+    hint = hint or (f"did you mean {close[0]!r}? ({listing})" if close else listing)
+    if len(choices) > 5:  # a long list goes in the hint, the message stays one short line
+        raise UsageError(f"{name} {_short(value)} is not a known {name}.", hint=hint)
     raise UsageError(f"{name} {_short(value)} is not one of {', '.join(choices)}.", hint=hint)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Int, Unicode, default, validate
+from traitlets import CUnicode, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .errors import ConfigError
@@ -138,6 +138,40 @@ def check_setting(name: str, value):
         raise ConfigError(f"{name} {exc}.", hint=f"%config TrtMagic.{name} = {example!r}") from None
 
 
+class _Text(Unicode):
+    """A string setting whose type error is a short ConfigError naming the setting."""
+
+    def error(self, obj, value, error=None, info=None):
+        raise ConfigError(
+            f"{self.name} must be a string, not {type(value).__name__} ({value!r}).",
+            hint=f"%config TrtMagic.{self.name} = '...'",
+        )
+
+
+class _Whole(Int):
+    """A whole-number setting whose type error is a short ConfigError naming the setting."""
+
+    def validate(self, obj, value):
+        if isinstance(value, bool):
+            self.error(obj, value)
+        return super().validate(obj, value)
+
+    def error(self, obj, value, error=None, info=None):
+        raise ConfigError(
+            f"{self.name} must be a whole number, not {type(value).__name__} ({value!r}).",
+            hint=f"%config TrtMagic.{self.name} = 0",
+        )
+
+
+class _GpuText(CUnicode, _Text):
+    """``gpus``: 2 is taken as "2" (device 2), like the ``--gpus`` option."""
+
+    def validate(self, obj, value):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.error(obj, value)
+        return super().validate(obj, value)
+
+
 def _default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "trt_magic")
@@ -146,33 +180,33 @@ def _default_cache_dir() -> str:
 class Settings(Configurable):
     """trt_magic's settings (shown by ``%config TrtMagic``)."""
 
-    image = Unicode(
+    image = _Text(
         help="TensorRT container image trtexec runs in (env TRT_MAGIC_IMAGE).",
     ).tag(config=True)
-    gpus = Unicode(
+    gpus = _GpuText(
         help="GPUs for the container: 'all', 'none', '2' (= device=2) or '0,1' (env TRT_MAGIC_GPUS).",
     ).tag(config=True)
-    backend = Unicode(
+    backend = _Text(
         help="Where trtexec runs: 'auto' (docker when the Docker host can give a GPU, else a "
         "trtexec on PATH, else an error saying what is missing), 'docker', 'local' (trtexec on "
         "PATH) or 'replay' (recorded runs) (env TRT_MAGIC_BACKEND).",
     ).tag(config=True)
-    workdir = Unicode(
+    workdir = _Text(
         help="Folder relative paths are resolved against; '' means the current directory "
         "(env TRT_MAGIC_WORKDIR).",
     ).tag(config=True)
-    cache_dir = Unicode(
+    cache_dir = _Text(
         help="Engine and timing cache folder; survives kernel restarts (env TRT_MAGIC_CACHE_DIR).",
     ).tag(config=True)
-    opset = Int(
+    opset = _Whole(
         help="ONNX opset for exports; 0 picks the highest the image's TensorRT accepts "
         "(env TRT_MAGIC_OPSET).",
     ).tag(config=True)
-    netron_url = Unicode(
+    netron_url = _Text(
         help="URL template for Netron views, with {port} (and {base_url}, {token}); '' detects "
         "JupyterHub/Binder proxies (env TRT_MAGIC_NETRON_URL).",
     ).tag(config=True)
-    log_lines = Int(
+    log_lines = _Whole(
         help="Most log lines shown live in a cell; the full log is always kept on disk "
         "(env TRT_MAGIC_LOG_LINES).",
     ).tag(config=True)

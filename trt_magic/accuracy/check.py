@@ -6,9 +6,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..checks import check_path
 from ..errors import ResultError, UsageError
+from ..results.run import Run
 from ..spec import format_shape, parse_shapes
 from .export_output import read_export_output
 from .inputs import (
@@ -20,9 +22,6 @@ from .inputs import (
     reference_outputs,
 )
 from .report import AccuracyReport, build_report
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..results.run import Run
 
 
 def check_accuracy(
@@ -102,7 +101,12 @@ def check_accuracy(
 
 def _engine_of(run_or_engine: Run | str | Path) -> tuple[Run | None, Path]:
     if isinstance(run_or_engine, (str, Path)):
-        run, engine = None, Path(run_or_engine)
+        run, engine = None, Path(check_path("run_or_engine", run_or_engine))
+    elif not isinstance(run_or_engine, Run):
+        raise UsageError(
+            f"check_accuracy needs a Run or an engine path, not {type(run_or_engine).__name__}.",
+            hint="check_accuracy(run) with the Run trtexec() returned, or check_accuracy('m.plan', onnx='m.onnx')",
+        )
     else:
         run = run_or_engine
         engine = run.files.get("engine")

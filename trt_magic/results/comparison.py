@@ -45,6 +45,9 @@ def _as_run(item: Run | str | Path) -> Run:
 
 def _names(runs: list[Run], names) -> list[str]:
     if names is not None:
+        if isinstance(names, str) or not isinstance(names, list | tuple):
+            raise UsageError(f"names must be a list of strings, not {type(names).__name__}.",
+                             hint="compare(a, b, names=['fp32', 'fp16'])")  # fmt: skip
         names = [str(n) for n in names]
         if len(names) != len(runs):
             raise UsageError(f"compare() got {len(runs)} runs but {len(names)} names",

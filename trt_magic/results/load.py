@@ -81,6 +81,8 @@ def find_files(prefix: str | Path) -> dict[str, Path]:
                 found[kind] = hit
         if found:
             return found
+    if not prefix.name:  # "/", "." or "..": a folder without result files names no run
+        return found
     if prefix.is_file() and prefix.suffix in (".log", ".txt"):
         found["log"] = prefix
         prefix = prefix.with_suffix("")
@@ -124,6 +126,11 @@ def load_run(
     Raises:
         ResultError: no result file was found, or an explicit path does not exist.
     """
+    from ..checks import check_path
+
+    hint = "load_run('out/model') or load_run(log='out/model.log', profile=...)"
+    if prefix is not None:
+        check_path("prefix", prefix, hint)
     files = find_files(prefix) if prefix is not None else {}
     explicit = {"log": log, "profile": profile, "layer_info": layer_info, "times": times,
                 "build_metadata": build_metadata, "profile_metadata": profile_metadata,
@@ -131,7 +138,7 @@ def load_run(
     for kind, path in explicit.items():
         if path is None:
             continue
-        path = Path(path).expanduser()
+        path = Path(check_path(kind, path, hint)).expanduser()
         if not path.is_file():
             raise ResultError(f"{kind.replace('_', ' ')} file not found: {path}",
                               hint=f"check the path given as {kind}=")  # fmt: skip

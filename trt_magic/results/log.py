@@ -387,15 +387,27 @@ def split_lines(text: str) -> list[str]:
 
 def parse_log_file(path: str | Path) -> ParsedLog:
     """Parse a trtexec log file, streaming it (a --verbose log can be hundreds of MB)."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with _open_log(path) as fh:
         return parse_lines(fh, str(path))
+
+
+def _open_log(path: str | Path):
+    """The log opened for reading, or a ResultError saying why it cannot be (a folder, no
+    permission, an I/O error): never a raw OSError from a view."""
+    from ..errors import ResultError
+
+    try:
+        return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the caller's with
+    except OSError as exc:
+        raise ResultError(f"cannot read the log {path}: {exc.strerror or exc}",
+                          hint="check the file's permissions, or pass another log=") from None  # fmt: skip
 
 
 def tail_lines(path: str | Path, count: int) -> tuple[list[str], int]:
     """The last ``count`` lines of a file and its number of lines, streaming it."""
     tail: deque[str] = deque(maxlen=max(count, 0))
     total = 0
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with _open_log(path) as fh:
         for line in fh:
             tail.append(line.rstrip("\r\n"))
             total += 1

@@ -117,7 +117,10 @@ class Run:
             return self.log_text
         path = self.log_path
         if path is not None and Path(path).exists():
-            return Path(path).read_text(encoding="utf-8", errors="replace")
+            from .log import _open_log
+
+            with _open_log(path) as fh:
+                return fh.read()
         return ""
 
     def __repr__(self) -> str:

@@ -97,6 +97,11 @@ class ReplayRunner:
     name = "replay"
 
     def __init__(self, recording: str | None = None):
+        if recording is not None:
+            from ..checks import check_choice, check_type
+
+            check_type("recording", recording, str, hint="ReplayRunner('trex-a100-fp16')")
+            check_choice("recording", recording, [r.id for r in recordings()])
         self.recording = recording
 
     def run(self, job: Job) -> Run:

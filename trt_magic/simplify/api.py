@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks import check_path
 from ..config import get_settings
 from ..errors import SimplifyError
 from . import checks
@@ -68,7 +69,7 @@ def simplify_onnx(
     """
     started = (time.perf_counter(), time.process_time())
     settings = get_settings()
-    source = settings.resolve_path(path)
+    source = settings.resolve_path(check_path("path", path, hint="simplify_onnx('model.onnx')"))
     if not source.is_file():
         raise SimplifyError(
             f"no ONNX file at {source}", hint="check the path (or the workdir setting)"

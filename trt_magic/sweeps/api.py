@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_path
 from ..errors import UsageError
 from .executors import DockerHostsExecutor, Executor
 from .result import SweepResult, SweepView
@@ -171,6 +172,7 @@ def sweep(onnx: str | Path, *, display: bool = True, **options: Any) -> SweepRes
         SweepResult: ``.table``, ``.pareto``, ``.sort(by)``, ``.best()``, ``.comparison``.
     """
     view: SweepView | None = None
+    check_path("onnx", onnx, hint="sweep('model.onnx', precisions=['fp32', 'fp16'])")
     handle = start_sweep(onnx, **options)
     if display:
         view = SweepView(handle.result)

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import require
+from ..checks import check_path
+from ..errors import UsageError, require
 
 require("ipywidgets", "widgets", "The profile editor")
 
@@ -235,7 +236,12 @@ class ProfileEditor:
 def _resolve(source: Any, settings) -> Any:
     """Resolve a relative ONNX path against the ``workdir`` setting (ExportResults as they are)."""
     if isinstance(source, (str, os.PathLike)):
-        return settings.resolve_path(source)
+        return settings.resolve_path(check_path("source", source))
+    if getattr(source, "path", None) is None:
+        raise UsageError(
+            f"ProfileEditor needs an ONNX path or an ExportResult, not {type(source).__name__}.",
+            hint="ProfileEditor('model.onnx') or ProfileEditor(export_onnx(...))",
+        )
     return source
 
 
