@@ -630,3 +630,30 @@ def test_resolve_inside_refuses_every_way_out(tmp_path):
         "sub",
     ):
         assert resolve_inside(tmp_path, bad) is None, bad
+
+
+def test_netron_still_asks_what_the_shim_switches_off():
+    """Canary: the installed Netron's Host.view does what page.py replaces, and no more."""
+    import netron
+
+    from trt_magic.netron import page
+
+    browser_js = (Path(netron.__file__).parent / "browser.js").read_text()
+    body = browser_js.split("    async view(view) {", 1)[1].split("\n    async start() {", 1)[0]
+    steps = re.findall(r"^        await (\w+)\(\);$", body, flags=re.M)
+    assert steps == ["age", "consent", "telemetry", "capabilities"], (netron.__version__, steps)
+    assert "https://ipinfo.io/json" in body and "this._view = view;" in body
+    assert "window.exports.browser = browser" in browser_js
+    index = (Path(netron.__file__).parent / "index.html").read_text()
+    assert page._INDEX_SCRIPT in index and page._VERSION_META.search(index)
+
+
+def test_a_netron_page_that_changed_is_refused_at_once(model, monkeypatch):
+    from trt_magic.errors import RunnerError
+    from trt_magic.netron import page
+
+    monkeypatch.setattr(page, "_INDEX_SCRIPT", '<script src="no-such.js"></script>')
+    with pytest.raises(RunnerError, match="cannot serve privately") as info:
+        views.netron_view(model)
+    assert f"netron=={page.TESTED_NETRON}" in info.value.hint
+    assert views._views == {}

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import get_settings
 from ..errors import RunnerError, UsageError, require
 from . import frame, urls
+from .page import TESTED_NETRON
 from .server import ViewServer
 
 
@@ -167,14 +168,25 @@ def _start(file: Path, netron) -> ViewServer:
         atexit.register(netron_stop)
         _atexit_registered = True
     static = Path(netron.__file__).parent
+    version = getattr(netron, "__version__", "")
     try:
-        return ViewServer(file, static, getattr(netron, "__version__", ""))
+        server = ViewServer(file, static, version)
     except OSError as exc:
         raise RunnerError(
             f"The Netron view of {file.name} could not start: {exc.strerror or exc}.",
             hint="check that 127.0.0.1 is usable in this kernel (a loopback interface)",
             detail=str(exc),
         ) from exc
+    try:
+        server.page()  # Netron's page as this view serves it: fail here, not in the browser
+    except (OSError, ValueError) as exc:
+        server.stop()
+        raise RunnerError(
+            f"Netron {version or '(unknown version)'} has a page trt_magic cannot serve privately.",
+            hint=f"pip install 'netron=={TESTED_NETRON}' (the version trt_magic was tested with)",
+            detail=str(exc),
+        ) from exc
+    return server
 
 
 def _stamp(file: Path) -> tuple[int, int]:
