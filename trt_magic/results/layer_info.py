@@ -99,35 +99,69 @@ def _precision(raw: dict) -> str | None:
 
 def derived(raw: dict | str) -> tuple:
     """(type, precision, macs, weights_bytes, activation_bytes, intensity) of one layer."""
-    if isinstance(raw, str):
-        return (None, None, None, None, None, None)
-    act = 0.0
-    for t in (*(raw.get("Inputs") or ()), *(raw.get("Outputs") or ())):
-        b = tensor_bytes(t)
-        if b is None:
-            act = math.nan
-            break
-        act += b
-    w = weights_bytes(raw)
-    m = macs(raw)
-    moved = act + w
-    intensity = m / moved if m is not None and moved and moved == moved else None
-    kind = raw.get("ParameterType") or raw.get("LayerType")
-    return (kind, _precision(raw), m, w, None if act != act else act, intensity)
+    return _derived_columns([raw])[0]
 
 
-def _flatten(raw: dict | str) -> dict:
-    """One layer's attributes, nested objects one level flat (``Weights.Count``)."""
-    if isinstance(raw, str):
-        return {"Name": raw}
-    flat: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                flat[f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
+def _derived_columns(raw_layers: Sequence[dict | str]) -> list[tuple]:
+    """``derived`` for every layer in one tight loop (the per-layer cost of ``layer_info``)."""
+    none = (None, None, None, None, None, None)
+    sizes: dict[str | None, float | None] = {}  # Format/Datatype -> bytes per element
+    prec: dict[str | None, str | None] = {}
+    prod = math.prod
+    out = []
+    append = out.append
+    for raw in raw_layers:
+        if isinstance(raw, str):
+            append(none)
+            continue
+        inputs, outputs = raw.get("Inputs") or (), raw.get("Outputs") or ()
+        act = 0.0
+        for t in (*inputs, *outputs):
+            fmt = t.get("Format/Datatype")
+            size = sizes.get(fmt, -1.0)
+            if size == -1.0:
+                size = sizes[fmt] = ELEMENT_BYTES.get(dtype_of_format(fmt) or "")
+            dims = t.get("Dimensions")
+            if size is None or dims is None or (dims and min(dims) < 0):
+                act = math.nan
+                break
+            act += prod(dims) * size
+        kind = raw.get("ParameterType") or raw.get("LayerType")
+        w = weights_bytes(raw) if "Weights" in raw or "Bias" in raw else 0.0
+        m = macs(raw) if kind in CONV_TYPES or kind in GEMM_TYPES else None
+        moved = act + w
+        intensity = m / moved if m is not None and moved and moved == moved else None
+        first = inputs[0] if inputs else (outputs[0] if outputs else None)
+        fmt = first.get("Format/Datatype") if first else None
+        precision = prec.get(fmt, "?")
+        if precision == "?":
+            precision = prec[fmt] = dtype_of_format(fmt)
+        append((kind, precision, m, w, None if act != act else act, intensity))
+    return out
+
+
+def _columns(raw_layers: Sequence[dict | str]) -> dict[str, list]:
+    """Column lists of every attribute in one pass; objects one level flat (``Weights.Count``)."""
+    n = len(raw_layers)
+    cols: dict[str, list] = {"Name": [None] * n}
+    for i, raw in enumerate(raw_layers):
+        if isinstance(raw, str):
+            cols["Name"][i] = raw
+            continue
+        for key, value in raw.items():
+            if type(value) is dict:
+                for sub, v in value.items():
+                    name = f"{key}.{sub}"
+                    col = cols.get(name)
+                    if col is None:
+                        col = cols[name] = [None] * n
+                    col[i] = v
+                continue
+            col = cols.get(key)
+            if col is None:
+                col = cols[key] = [None] * n
+            col[i] = value
+    return cols
 
 
 def layer_info_frame(raw_layers: Sequence[dict | str]) -> pd.DataFrame:
@@ -141,16 +175,11 @@ def layer_info_frame(raw_layers: Sequence[dict | str]) -> pd.DataFrame:
     from .exports import no_gc
 
     with no_gc():
-        flat_needed = any(
-            isinstance(r, dict) and any(isinstance(v, dict) for v in r.values())
-            for r in raw_layers[:64]
-        ) or any(isinstance(r, str) for r in raw_layers[:64])
-        rows = [_flatten(r) for r in raw_layers] if flat_needed else raw_layers
-        frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame({"Name": []})
-        extra = list(zip(*(derived(r) for r in raw_layers), strict=True)) or [[]] * len(DERIVED)
+        cols: dict[str, Any] = _columns(raw_layers)
+        extra = list(zip(*_derived_columns(raw_layers), strict=True)) or [[]] * len(DERIVED)
         for name, values in zip(DERIVED, extra, strict=True):
-            frame[name] = pd.Series(values, index=frame.index, dtype=_DTYPES[name])
-    return frame
+            cols[name] = pd.Series(values, dtype=_DTYPES[name])
+        return pd.DataFrame(cols)
 
 
 _DTYPES = {"type": "object", "precision": "object", "macs": "float64",

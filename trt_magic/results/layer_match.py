@@ -161,8 +161,9 @@ def match_names(names_a: Sequence[str], names_b: Sequence[str]) -> list[Pair]:
     return pairs
 
 
-def _by_signature(raw_a: Sequence, raw_b: Sequence, exact: bool) -> list[Pair]:
-    """Signature pairs over the matchable layers; the others pair by name among themselves."""
+def _by_signature(raw_a: Sequence, raw_b: Sequence, exact: bool) -> tuple[list[Pair], list[bool]]:
+    """Signature pairs over the matchable layers; the others pair by name among themselves.
+    Also returns, per layer of A, whether it is matchable (has a signature)."""
     sig_a = [signature(r, exact) for r in raw_a]
     sig_b = [signature(r, exact) for r in raw_b]
     keep_a = [i for i, s in enumerate(sig_a) if s is not None]
@@ -175,7 +176,7 @@ def _by_signature(raw_a: Sequence, raw_b: Sequence, exact: bool) -> list[Pair]:
     rest_b = [j for j, s in enumerate(sig_b) if s is None]
     for i, j in match_names([_name(raw_a[i]) for i in rest_a], [_name(raw_b[j]) for j in rest_b]):
         pairs.append((None if i is None else rest_a[i], None if j is None else rest_b[j]))
-    return pairs
+    return pairs, [s is not None for s in sig_a]
 
 
 @dataclass
@@ -191,10 +192,9 @@ class Matching:
         return sum(1 for i, j in self.pairs if i is not None and j is not None)
 
 
-def _paired(pairs: list[Pair], raw_a: Sequence) -> int:
+def _paired(pairs: list[Pair], matchable: list[bool]) -> int:
     """Pairs of layers TREx would compare (skipped types do not count)."""
-    return sum(1 for i, j in pairs
-               if i is not None and j is not None and signature(raw_a[i]) is not None)  # fmt: skip
+    return sum(1 for i, j in pairs if i is not None and j is not None and matchable[i])
 
 
 def match_layers(
@@ -209,6 +209,17 @@ def match_layers(
         exact: signatures over every input and output (TREx's ``exact_matching=True``), or over
             the first input and output only.
     """
+    from ..errors import UsageError
+    from .exports import no_gc
+
+    if match not in ("auto", "name", "signature"):
+        raise UsageError(f"match={match!r} is not a way to pair layers",
+                         hint='use match="auto", "name" or "signature"')  # fmt: skip
+    with no_gc():  # many small tuples, no cycles (see exports.no_gc)
+        return _match(raw_a, raw_b, match, exact)
+
+
+def _match(raw_a: Sequence, raw_b: Sequence, match: str, exact: bool) -> Matching:
     from ..errors import UsageError
 
     if match not in ("auto", "name", "signature"):
@@ -227,8 +238,8 @@ def match_layers(
                              hint="rebuild both engines with --profilingVerbosity=detailed "
                                   "--exportLayerInfo=<file>, or use match=\"name\"")  # fmt: skip
         return Matching(by_name, "name", f"layers paired by name ({why})")
-    by_sig = _by_signature(raw_a, raw_b, exact)
-    n_name, n_sig = _paired(by_name, raw_a), _paired(by_sig, raw_a)
+    by_sig, matchable = _by_signature(raw_a, raw_b, exact)
+    n_name, n_sig = _paired(by_name, matchable), _paired(by_sig, matchable)
     counts = f"names pair {n_name} layers, signatures {n_sig}"
     if match == "signature":
         return Matching(by_sig, "signature", f"layers paired by signature as asked ({counts})")

@@ -335,12 +335,24 @@ class Run:
         from .layer_info import layer_info_frame
 
         def build() -> pd.DataFrame:
+            from .layer_match import shape_profile_of
+            from .tables import align
+
+            k = self.current_shape_profile
             frame = layer_info_frame(self.profile_layer_info_raw())
-            layers = self.layers
-            n = len(frame)
-            if n and layers["name"].iloc[:n].tolist() == frame["Name"].tolist():
-                frame["time_ms"] = layers["time_ms"].iloc[:n].to_numpy()
-                frame["percent"] = layers["percent"].iloc[:n].to_numpy()
+            records = self.profile_records
+            if len(self.shape_profiles) > 1:
+                records = [p for p in records if shape_profile_of(p.name) == k]
+            nan = float("nan")
+            times = [p.average_ms for p in records]
+            percents = [p.percent for p in records]
+            matched = align(frame["Name"].tolist(), [p.name for p in records])
+            if matched is not None:  # not in engine order: pick by (name, occurrence)
+                index = matched[0]
+                times = [times[j] if j >= 0 else nan for j in index]
+                percents = [percents[j] if j >= 0 else nan for j in index]
+            frame["time_ms"] = times if records else nan
+            frame["percent"] = percents if records else nan
             return frame
 
         return self._cached(f"layer_info@{self.current_shape_profile}", build).pipe(_detached)

@@ -1,0 +1,88 @@
+"""Engine analysis at scale: signature matching of two engines, and loading every raw attribute.
+
+Two different real exports of ResNet-18 (tests/data/trex/A100-fp16, TensorRT 8.x, batch 32,
+``Conv_0 + Relu_1`` names; tests/data/trtexec/fuzzylabs-10.x-resnet18-fp16, TensorRT 10.x, batch
+1, ``/conv1/Conv + /relu/Relu`` names) are repeated with ``#k`` suffixes on layer and tensor names
+until each has 10,000 (then 100,000) layers; their names never line up, so every layer is
+paired by signature (type and shapes, TREx 0.2.1's rule). Times are CPU seconds of this process
+(medians). Targets: two 10k-layer engines matched in at most 1 s; 100k at most 10x the 10k
+figure (linear; TREx's own ``match_layers`` rescans the other engine at every step). Loading a
+10k-layer engine with every raw attribute (``load_run(...).layer_info``: the wide frame plus
+MACs/bytes and the profile's times) against plain ``json.load`` of the same two files: target
+at most 1.0x.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.bench_results import cpu_time, cpu_times
+from benchmarks.figure import Figure
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from data.scaled import scale_export  # noqa: E402
+
+A100_FP16 = ROOT / "tests/data/trex/A100-fp16/resnet.onnx.engine.graph.json"
+FUZZY_FP16 = ROOT / "tests/data/trtexec/fuzzylabs-10.x-resnet18-fp16.graph.json"
+
+
+def repeated(path: Path, n: int) -> list[dict]:
+    """``n`` layers: the real export's layers again and again, names suffixed ``#k``."""
+    base = json.loads(path.read_text(encoding="utf-8"))["Layers"]
+    out = []
+    for i in range(n):
+        k, src = divmod(i, len(base))
+        layer = dict(base[src], Name=f"{base[src]['Name']}#{k}")
+        for key in ("Inputs", "Outputs"):
+            layer[key] = [dict(t, Name=f"{t['Name']}#{k}") for t in base[src].get(key, [])]
+        out.append(layer)
+    return out
+
+
+def _json_floor(prefix: Path) -> None:
+    with open(f"{prefix}.graph.json", "rb") as fh:
+        json.load(fh)
+    with open(f"{prefix}.profile.json", "rb") as fh:
+        json.load(fh)
+
+
+def run() -> list[Figure]:
+    import pandas  # noqa: F401  - imported once, outside the timed code
+
+    from trt_magic.results import load_run
+    from trt_magic.results.layer_match import match_layers
+
+    a10, b10 = repeated(A100_FP16, 10_000), repeated(FUZZY_FP16, 10_000)
+    pairs = match_layers(a10, b10, "signature")
+    paired = pairs.paired
+    match10 = cpu_time(lambda: match_layers(a10, b10, "signature"), repeat=5)
+    auto10 = cpu_time(lambda: match_layers(a10, b10, "auto"), repeat=3)
+    big = repeated(A100_FP16, 100_000), repeated(FUZZY_FP16, 100_000)
+    match100 = cpu_time(lambda: match_layers(*big, "signature"), repeat=3, warmup=1)
+    figures = [
+        Figure("two 10k-layer engines paired by signature", match10, 1.0, 1.0,
+               note=f"target <= 1 s; {paired} pairs"),
+        Figure("two 10k-layer engines, match='auto' (names tried too)", auto10, 1.0, None),
+        Figure("signature matching 100k vs 10k layers", match100, match10, 10.0,
+               note="linear: <= 10x"),
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        p10 = scale_export(10_000, Path(tmp), "e10k")
+        floor10 = cpu_time(lambda: _json_floor(p10), repeat=5)
+        info10, _ = cpu_times(lambda: load_run(p10).layer_info, repeat=5)
+        layers10, _ = cpu_times(lambda: load_run(p10).layers, repeat=5)
+        raw10, _ = cpu_times(lambda: load_run(p10).layer_info_raw, repeat=5)
+        columns = load_run(p10).layer_info.shape[1]
+    figures += [
+        Figure("10k layers: run.layer_info (every raw attribute + derived) vs json.load", info10,
+               floor10, 1.0, note=f"{columns} columns"),
+        Figure("10k layers: run.layers vs json.load (context)", layers10, floor10, None),
+        Figure("10k layers: validated raw load (layer_info_raw) vs json.load (context)", raw10,
+               floor10, None),
+    ]  # fmt: skip
+    return figures
