@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .html import badge, details, esc, fmt_num, table
+from .html import badge, details, esc, fmt_num, table, wrap
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results.run import Run
@@ -60,3 +60,24 @@ def profile_note_html(run: Run) -> str:
     others = ", ".join(f"<code>run.layers_for({k})</code>" for k in profiles if k != shown)
     return (f"<div class='muted'>layers of optimization profile {shown} (the engine has "
             f"{len(profiles)}: {profiles}); the others: {others}</div>")  # fmt: skip
+
+
+def quantization_html(report) -> str:
+    """``why_not_faster``: the reasons, then the figures of both engines."""
+    labels = {"layers_ms": "layer time (ms)", "quantized_share": "share in INT8/FP8",
+              "reformats": "reformat layers", "reformat_ms": "reformat time (ms)",
+              "qdq_unfused": "unfused Q/DQ", "qdq_ms": "unfused Q/DQ time (ms)",
+              "fp32_compute": "FP32 conv/GEMM", "fp32_compute_ms": "FP32 conv/GEMM time (ms)"}  # fmt: skip
+    cols = list(report.figures.columns)
+    rows = []
+    for key, label in labels.items():
+        values = report.figures.loc[key]
+        cells = [f"{v:.0%}" if key == "quantized_share" and v == v and v is not None else fmt_num(v)
+                 for v in values]  # fmt: skip
+        rows.append([esc(label), *cells])
+    speed = report.speedup
+    head = (f"<h4>Why isn't {esc(report.quantized)} faster than {esc(report.baseline)}?</h4>"
+            f"<div>layer-time speed-up: <b>{fmt_num(speed)}×</b></div>")  # fmt: skip
+    reasons = "".join(f"<li>{esc(r)}</li>" for r in report.reasons) or "<li>nothing stands out</li>"
+    return wrap(f"{head}<ol>{reasons}</ol>" + table(["", *map(esc, cols)], rows,
+                                                    numeric=range(1, len(cols) + 1)))  # fmt: skip

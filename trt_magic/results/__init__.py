@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from .run import Recorded, Run
 
-__all__ = ["Comparison", "Recorded", "Run", "compare", "load_run"]
+__all__ = ["Comparison", "Recorded", "Run", "compare", "load_run", "why_not_faster"]
 
-_LAZY = {"load_run": ".load", "compare": ".comparison", "Comparison": ".comparison"}
+_LAZY = {"load_run": ".load", "compare": ".comparison", "Comparison": ".comparison",
+         "why_not_faster": ".quantization"}  # fmt: skip
 
 if TYPE_CHECKING:  # pragma: no cover
     from .comparison import Comparison, compare
     from .load import load_run
+    from .quantization import why_not_faster
 
 
 def __getattr__(name: str) -> Any:

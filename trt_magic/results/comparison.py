@@ -235,6 +235,14 @@ class Comparison:
             self.runs[i], self.runs[j], self.names[i], self.names[j], tolerance, match
         )
 
+    def why_not_faster(self, quantized: int | str = -1, baseline: int | str = 0):
+        """Why run ``quantized`` (INT8/FP8) is not faster than run ``baseline`` (FP16/FP32):
+        share of time in low precision, unfused Q/DQ, reformats added, slower layers."""
+        from .quantization import why_not_faster
+
+        i, j = self._index(quantized), self._index(baseline)
+        return why_not_faster(self.runs[i], self.runs[j], (self.names[i], self.names[j]))
+
     def _repr_html_(self) -> str:
         from ..display.compare_view import render_comparison
 
