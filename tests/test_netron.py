@@ -657,3 +657,18 @@ def test_a_netron_page_that_changed_is_refused_at_once(model, monkeypatch):
         views.netron_view(model)
     assert f"netron=={page.TESTED_NETRON}" in info.value.hint
     assert views._views == {}
+
+
+def test_a_stopped_view_ends_its_kept_alive_connections(model):
+    import http.client
+
+    view = views.netron_view(model)
+    path = f"/{token(view)}/data/model.onnx"
+    connection = http.client.HTTPConnection("127.0.0.1", view.port, timeout=10)
+    connection.request("GET", path)
+    assert connection.getresponse().read() == b"first version"  # HTTP/1.1: kept alive
+    views.netron_stop(model)
+    with pytest.raises((OSError, http.client.HTTPException)):
+        connection.request("GET", path)
+        connection.getresponse().read()
+    connection.close()

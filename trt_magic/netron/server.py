@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -82,6 +83,7 @@ class ViewServer:
         if self._thread.is_alive():
             self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
         self._thread.join(5)
 
     def page(self) -> bytes:
@@ -122,6 +124,21 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     view: ViewServer
 
+    def __init__(self, *args, **kwargs):
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def close_connections(self) -> None:
+        """End the kept-alive connections too: a stopped view serves nothing more."""
+        with self.connections_lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def handle_error(self, request, client_address) -> None:
         import sys
 
@@ -134,6 +151,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "trt_magic-netron"
     sys_version = ""
     protocol_version = "HTTP/1.1"  # keep-alive: the page loads ~20 files
+
+    timeout = 120  # an idle kept-alive connection ends (its thread too)
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
