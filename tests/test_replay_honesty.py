@@ -143,3 +143,18 @@ def test_build_panel_says_recorded_nothing_built(model):
     assert "recorded, nothing built" in status and "differs: model:" in status
     assert "#b26b00" in status  # amber, not the green of a passed build
     assert "Replayed: nothing ran" in editor.panel.result.value
+
+
+def test_live_view_says_replayed_not_passed(model, capsys):
+    trtexec(f"--onnx={model.name} {PROFILE} --shapes=x:32x4", backend="replay", display=True)
+    out = capsys.readouterr().out
+    assert "REPLAYED, nothing ran" in out and "trtexec PASSED" not in out
+    assert "differs from your request: shapes: --shapes x:32x4 is outside your profile" in out
+
+
+def test_printed_sweep_marks_recorded_rows(model, capsys):
+    from trt_magic import sweep
+
+    sweep(model, precisions=["fp16"], backend="replay", outdir=model.parent / "out", display=True)
+    out = capsys.readouterr().out
+    assert "(recorded, not measured)" in out

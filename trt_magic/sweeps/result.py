@@ -259,6 +259,8 @@ class SweepView:
                     and self._seen.get(id(r)) != r.status
                 ):
                     where = f" on {r.slot.label}" if r.slot else ""
+                    if getattr(r.run, "recorded", None) is not None:
+                        where += " (recorded, not measured)"
                     print(
                         f"  [{r.status}] {r.variant.label}{where}"
                         + (f": {r.error}" if r.error else "")
