@@ -87,7 +87,9 @@ def test_timings_give_a_latency_histogram():
     html = run._repr_html_()
     text = _check(html)
     assert "Latency over 263 inferences" in text
-    assert html.count("<svg") == 2 and "n=263" in text
+    # histogram + series of the latencies (the third chart: time by layer type and precision)
+    assert html.count('aria-label="latency (ms)') == 2 and "n=263" in text
+    assert html.count("<svg") == 3 and 'aria-label="time by layer type and precision"' in html
 
 
 def test_recorded_and_cached_badges():

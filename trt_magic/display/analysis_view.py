@@ -81,3 +81,13 @@ def quantization_html(report) -> str:
     reasons = "".join(f"<li>{esc(r)}</li>" for r in report.reasons) or "<li>nothing stands out</li>"
     return wrap(f"{head}<ol>{reasons}</ol>" + table(["", *map(esc, cols)], rows,
                                                     numeric=range(1, len(cols) + 1)))  # fmt: skip
+
+
+def type_precision_html(run: Run) -> str:
+    """Time by layer type split by precision, when the layers are profiled and typed."""
+    from .analysis_charts import time_by_type_and_precision
+
+    layers = run.layers
+    if layers.empty or not layers["time_ms"].notna().any() or not layers["precision"].notna().any():
+        return ""
+    return str(time_by_type_and_precision(layers))

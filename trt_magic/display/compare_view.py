@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .analysis_charts import latency_distribution, layer_by_layer
 from .analysis_view import measurement_html
 from .charts import bar, pair_bar
 from .html import badge, esc, fmt_num, table, wrap
@@ -98,8 +99,8 @@ def render_layer_diff(diff: LayerDiff, top: int | None = TOP_CHANGES, wrapped: b
             f"per inference)</h4><div class='row'>{''.join(marks)}</div>")  # fmt: skip
     shown = "biggest changes" if top is not None else "all changes"
     note = f"<div class='muted'>{esc(diff.match_note)}</div>" if diff.match_note else ""
-    body = (f"{head}{note}<div class='muted'>{shown}; the full diff: <code>.table</code></div>"
-            f"{_diff_rows(diff, top)}")  # fmt: skip
+    body = (f"{head}{note}{layer_by_layer(diff)}<div class='muted'>{shown}; the full diff: "
+            f"<code>.table</code></div>{_diff_rows(diff, top)}")  # fmt: skip
     return wrap(body) if wrapped else body
 
 
@@ -124,7 +125,8 @@ def recorded_html(comparison: Comparison) -> str:
 def render_comparison(comparison: Comparison) -> str:
     parts = [f"<h4>{len(comparison.runs)} runs (speed-up against {esc(comparison.names[0])})</h4>",
              _runs_table(comparison), recorded_html(comparison),
-             measurement_html(comparison.measurement_notes)]  # fmt: skip
+             measurement_html(comparison.measurement_notes),
+             latency_distribution(*comparison.runs, names=comparison.names)]  # fmt: skip
     a, b = comparison.runs[0], comparison.runs[1]
     if not a.layers.empty and not b.layers.empty and a.layers["time_ms"].notna().any():
         parts.append(render_layer_diff(comparison.layer_diff(0, 1), wrapped=False))

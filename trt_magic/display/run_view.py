@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TrtMagicError
-from .analysis_view import latency_note_html, lint_html, profile_note_html
+from .analysis_view import latency_note_html, lint_html, profile_note_html, type_precision_html
 from .charts import bar, bar_rows, histogram_svg, series_svg
 from .html import badge, details, esc, fmt_num, table, wrap
 
@@ -236,7 +236,8 @@ def render_run(run: Run, top: int = 15, full_table: bool = False) -> str:
     """The whole view of one run as an HTML fragment."""
     parts = [_safe(header_html, run), _safe(messages_html, run), _safe(performance_html, run),
              _safe(latency_note_html, run),
-             _safe(layers_html, run, top), _safe(profile_note_html, run), _safe(lint_html, run), _safe(latency_html, run)]  # fmt: skip
+             _safe(layers_html, run, top), _safe(profile_note_html, run),
+             _safe(type_precision_html, run), _safe(lint_html, run), _safe(latency_html, run)]  # fmt: skip
     if full_table:
         parts.append(_safe(full_table_html, run))
     parts.append(_safe(log_html, run))

@@ -160,6 +160,7 @@ def layer_diff(
         return picked.reset_index(drop=True).add_suffix(suffix)
 
     t = pd.concat([side(fa, ia, "_a"), side(fb, ib, "_b")], axis=1)
+    t["order"] = np.arange(len(t))  # the pairing's order: engine order, as TREx lists it
     t["name"] = t["name_a"].where(ia >= 0, t["name_b"])
     t["type"] = t["type_a"].where(ia >= 0, t["type_b"])
     t["delta_ms"] = t["time_ms_b"] - t["time_ms_a"]
@@ -181,7 +182,7 @@ def layer_diff(
     )
     order = ["name", "type", "precision_a", "precision_b", "time_ms_a", "time_ms_b", "delta_ms",
              "ratio", "change", "precision_changed", "name_b", "tactic_a", "tactic_b",
-             "tactic_changed", "fusion_changed"]  # fmt: skip
+             "tactic_changed", "fusion_changed", "order"]  # fmt: skip
     return LayerDiff(a, b, t[order].reset_index(drop=True), matching.method, matching.note)
 
 
