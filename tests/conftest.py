@@ -112,6 +112,22 @@ def trtexec_image(docker_client) -> str:
 
 
 @pytest.fixture(scope="session")
+def trtexec_image_11(docker_client) -> str:
+    """Tag of the TensorRT 11.x test image: TRT_VERSION=11.1.0, removed flags refused."""
+    from docker_image import build_test_image
+
+    return build_test_image(docker_client, "11")
+
+
+@pytest.fixture(scope="session")
+def trtexec_image_86(docker_client) -> str:
+    """Tag of the test image stating TRT_VERSION=8.6.1 in its environment."""
+    from docker_image import build_test_image
+
+    return build_test_image(docker_client, "8.6")
+
+
+@pytest.fixture(scope="session")
 def second_docker():
     """(client, image tag) of the second daemon on tcp://127.0.0.1:23751 (scripts/docker_up.sh)."""
     try:

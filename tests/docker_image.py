@@ -29,6 +29,13 @@ profile and graph JSON and the RTX 3090 timing JSON, ``--timingCacheFile`` / ``-
 created when missing. ``--exportOutput`` is not written: no real ``--exportOutput`` file is in
 the fixtures.
 
+The TensorRT 11 variant (issue 17, ``build_test_image(client, "11")``): the same image with
+``ENV TRT_VERSION=11.1.0`` (as NVIDIA's images state their version; variant "8.6" states 8.6.1) and a trtexec that refuses
+every flag TensorRT 11.0 removed (``trt_magic.commandline.flags.REMOVED_IN_11``, read off
+sampleOptions.cpp at NVIDIA/TensorRT v11.0): a message on stderr naming the flag and exit 1.
+That message is the fake's own, not a trtexec log: no real 11.x log is public. Otherwise it
+behaves as above (it replays the real 10.16.1 logs; the image environment is what says 11.x).
+
 Added for the accuracy check and sweeps (issue 9), chosen by NAME too:
 - ``fixed<N>`` in the ONNX file's base name: the build sleeps N seconds first (a build of fixed
   time, for sweep scheduling tests and benchmarks/bench_sweep.py), then succeeds as above;
@@ -148,7 +155,28 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None, **kw) -> No
         tar.addfile(info, io.BytesIO(data))
 
 
-def rootfs_tar() -> bytes:
+#: variants: the environment NVIDIA's images set (TRT_VERSION); "11" also refuses removed flags
+VARIANT_ENV = {"10": None, "11": ["ENV TRT_VERSION=11.1.0"], "8.6": ["ENV TRT_VERSION=8.6.1"]}
+
+
+def trtexec_11() -> str:
+    """The fake trtexec of the 11.x variant: refuse what TensorRT 11.0 removed, then as usual."""
+    from trt_magic.commandline.flags import REMOVED_IN_11
+
+    removed = "|".join(sorted(REMOVED_IN_11))
+    refuse = (
+        "#!/bin/sh\n"
+        "# TensorRT 11.x variant (tests/docker_image.py): removed flags are refused\n"
+        'for arg in "$@"; do\n'
+        f'  case "${{arg%%=*}}" in\n    {removed})\n'
+        '      echo "fake trtexec (TensorRT 11 test image): Unknown option: ${arg%%=*}'
+        ' (removed in TensorRT 11.0)" >&2; exit 1 ;;\n'
+        "  esac\ndone\n"
+    )
+    return refuse + TRTEXEC.split("\n", 1)[1]
+
+
+def rootfs_tar(trtexec: str = TRTEXEC) -> bytes:
     """The image's root filesystem as a tar (deterministic: same content, same bytes)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -158,25 +186,31 @@ def rootfs_tar() -> bytes:
         _add(tar, "bin/busybox", BUSYBOX.read_bytes(), mode=0o755)
         for applet in APPLETS:
             _add(tar, f"bin/{applet}", type=tarfile.SYMTYPE, linkname="busybox", mode=0o777)
-        _add(tar, "usr/bin/trtexec", TRTEXEC.encode(), mode=0o755)
+        _add(tar, "usr/bin/trtexec", trtexec.encode(), mode=0o755)
         for target, source in FILES.items():
             _add(tar, target, (DATA / source).read_bytes(), mode=0o644)
     return buf.getvalue()
 
 
-def build_test_image(client) -> str:
-    """Import the test image on ``client``'s daemon (once per content); return its tag."""
+def build_test_image(client, variant: str = "10") -> str:
+    """Import the test image on ``client``'s daemon (once per content); return its tag.
+
+    ``variant`` "11" is the TensorRT 11.x image (see the module docstring); "8.6" the usual one
+    stating ``TRT_VERSION=8.6.1``; "10" (default) states no version.
+    """
     import docker
 
-    data = rootfs_tar()
-    tag = f"{REPOSITORY}:{hashlib.sha256(data).hexdigest()[:12]}-run{RUN_ID}"
+    data = rootfs_tar(trtexec_11()) if variant == "11" else rootfs_tar()
+    changes = VARIANT_ENV[variant]
+    digest = hashlib.sha256(data + repr(changes).encode()).hexdigest()[:12]
+    tag = f"{REPOSITORY}:{digest}-run{RUN_ID}"
     try:
         client.images.get(tag)
         return tag
     except docker.errors.ImageNotFound:
         pass
     repo, _, version = tag.partition(":")
-    client.api.import_image_from_data(data, repository=repo, tag=version)
+    client.api.import_image_from_data(data, repository=repo, tag=version, changes=changes)
     client.images.get(tag)  # raises if the import did not take
     return tag
 

@@ -27,6 +27,7 @@ HEAVY = [
     "matplotlib",
     "polygraphy",
     "onnxsim",
+    "modelopt",
 ]
 
 BLOCKER = textwrap.dedent(

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from trt_magic.errors import MissingDependency, SimplifyError, UsageError
+from trt_magic.rewrite import checks as simplify_checks
 from trt_magic.simplify import METHODS, SimplifyResult, register_method, simplify_onnx
-from trt_magic.simplify import checks as simplify_checks
 
 # ---- models -------------------------------------------------------------------------------
 

@@ -20,6 +20,9 @@ _API = {
     "ExportResult": "trt_magic.export",
     "simplify_onnx": "trt_magic.simplify",
     "SimplifyResult": "trt_magic.simplify",
+    "cast_onnx": "trt_magic.rewrite",
+    "quantize_onnx": "trt_magic.rewrite",
+    "RewriteResult": "trt_magic.rewrite",
     # run trtexec (step 2)
     "trtexec": "trt_magic.runners",
     "ReplayRunner": "trt_magic.runners.replay",
@@ -45,10 +48,12 @@ __all__ = [  # the same names as _API (a test checks), spelled out for tools tha
     "ExportResult",
     "ProfileEditor",
     "ReplayRunner",
+    "RewriteResult",
     "Run",
     "Settings",
     "SimplifyResult",
     "TrtMagicError",
+    "cast_onnx",
     "check_accuracy",
     "compare",
     "engine_graph",
@@ -57,6 +62,7 @@ __all__ = [  # the same names as _API (a test checks), spelled out for tools tha
     "load_run",
     "netron_stop",
     "netron_view",
+    "quantize_onnx",
     "simplify_onnx",
     "sweep",
     "trtexec",
@@ -73,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .export import ExportResult, export_onnx
     from .netron import netron_stop, netron_view
     from .results import Run, compare, load_run
+    from .rewrite import RewriteResult, cast_onnx, quantize_onnx
     from .runners import trtexec
     from .runners.replay import ReplayRunner
     from .simplify import SimplifyResult, simplify_onnx

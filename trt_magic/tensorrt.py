@@ -201,18 +201,22 @@ def version_from_env(env) -> tuple[str, str] | None:
 
 
 _banner_lock = threading.Lock()
-_banners: dict[str, str] = {}  # image id -> version learned from a banner (this process)
+_banners: dict[str, str] = {}  # image id or name -> version learned (this process)
 
 
 def remember_banner(image_id: str | None, log_text: str, cache_dir: str | None = None) -> None:
     """Learn ``image_id``'s TensorRT from the banner of a run's log (kept in ``cache_dir``)."""
     version = version_from_banner(log_text[:4096] if log_text else "")
-    if not image_id or not version:
-        return
+    if image_id and version:
+        remember_version(image_id, version, cache_dir)
+
+
+def remember_version(key: str, version: str, cache_dir: str | None = None) -> None:
+    """Remember that image ``key`` (an id or a name) has TensorRT ``version``."""
     with _banner_lock:
-        _banners[image_id] = version
+        _banners[key] = version
         if cache_dir:
-            _write_banners(Path(cache_dir) / _BANNER_FILE, image_id, version)
+            _write_banners(Path(cache_dir) / _BANNER_FILE, key, version)
 
 
 _BANNER_FILE = "tensorrt_versions.json"
@@ -260,13 +264,13 @@ def image_tensorrt(
     stated = version_from_env(env)
     if stated:
         return ImageTensorRT(stated[1], f"image environment {stated[0]}={stated[1]}")
-    if image_id:
+    for key in (k for k in (image_id, image) if k):
         with _banner_lock:
-            learned = _banners.get(image_id)
+            learned = _banners.get(key)
         if learned is None and cache_dir:
-            learned = _read_banners(Path(cache_dir) / _BANNER_FILE).get(image_id)
+            learned = _read_banners(Path(cache_dir) / _BANNER_FILE).get(key)
         if learned:
-            return ImageTensorRT(learned, f"trtexec banner of an earlier run of {image_id[:19]}")
+            return ImageTensorRT(learned, f"an earlier run of {key[:40]} (banner or environment)")
     tagged = tensorrt_version_for_image(image)
     if tagged:
         return ImageTensorRT(tagged, "NGC tag table (data/ngc_tensorrt_tags.csv)")

@@ -12,6 +12,7 @@ from .. import config
 from . import export as _export
 from . import netron as _netron
 from . import profile as _profile
+from . import rewrite as _rewrite
 from . import simplify as _simplify
 from . import trtexec as _trtexec
 
@@ -25,11 +26,21 @@ class TrtMagic(Magics, config.Settings):
     trt_profile = line_magic("trt_profile")(_profile.trt_profile)
     netron = line_magic("netron")(_netron.netron)
     onnx_simplify = line_cell_magic("onnx_simplify")(_simplify.onnx_simplify)
+    onnx_cast = line_magic("onnx_cast")(_rewrite.onnx_cast)
+    onnx_quantize = line_magic("onnx_quantize")(_rewrite.onnx_quantize)
 
 
 MAGIC_NAMES = {
     "cell": ["onnx_export", "onnx_simplify"],
-    "line": ["onnx_export", "trtexec", "trt_profile", "netron", "onnx_simplify"],
+    "line": [
+        "onnx_export",
+        "trtexec",
+        "trt_profile",
+        "netron",
+        "onnx_simplify",
+        "onnx_cast",
+        "onnx_quantize",
+    ],
 }
 
 

@@ -205,6 +205,13 @@ class DockerRunner:
             self._image_ids[image] = ensure_image(self.client, image, note)
         return self._image_ids[image]
 
+    def image_env(self, image: str) -> list[str]:
+        """The image's environment (``Config.Env``): NVIDIA's images state TRT_VERSION there."""
+        try:
+            return list(self.client.images.get(image).attrs.get("Config", {}).get("Env") or [])
+        except Exception:  # the version is then learned from trtexec's banner instead
+            return []
+
     def transfer_mode(self, transfer: str | None) -> str:
         if transfer in (None, "auto"):
             return "bind" if is_local(self.host) else "copy"

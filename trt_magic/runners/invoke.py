@@ -81,7 +81,10 @@ def trtexec(
 
         plan = plan_paths(argv, settings.resolve_path, root=None, temp_engines=False)
         job = Job(argv, plan, LogSink(None, live, on_line), image=image, gpus=gpus)
-        return ReplayRunner().run(job)
+        from ..tensorrt import image_tensorrt
+
+        known = image_tensorrt(image, cache_dir=settings.cache_dir).version
+        return ReplayRunner(tensorrt=known).run(job)
     cache_dir = Path(settings.cache_dir)
     _check_inputs(plan_paths(argv, settings.resolve_path, root=None, temp_engines=False))
     Stage(argv, settings.resolve_path, cache_dir).check()  # unsafe paths: before any pull
@@ -93,10 +96,14 @@ def trtexec(
 
         require_gpu(runner.client, gpus, image)  # before any pull: a GPU-less host says so
     identity = runner.image_id(image, live.note) if backend == "docker" else runner.image_id()
+    from .precision import record, target_tensorrt, translate
+
+    trt = target_tensorrt(runner, backend, image, identity, settings.cache_dir)
+    argv, rewrite, notes = translate(argv, trt, settings.resolve_path, live.note)  # 11.x: typed
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
     stage = Stage(run_args, settings.resolve_path, cache_dir, container=backend == "docker")
     stage.check()
-    notes = check_flags(argv, _image_trt_version(image) if backend == "docker" else None)
+    notes += check_flags(argv, trt.version)
     for n in [*notes, *stage.notes]:
         live.note(n)
     job = Job(
@@ -113,7 +120,8 @@ def trtexec(
         notes=notes + stage.notes,
         stage=stage,
     )
-    return _run_cached(runner, job, cache, identity, cache_dir)
+    run = _run_cached(runner, job, cache, identity, cache_dir)
+    return record(run, trt, rewrite, identity, cache_dir)
 
 
 def _check_args(args, image, timeout, cache, transfer, docker_host, display, on_line, cancel):
@@ -143,15 +151,20 @@ def _run_external(runner, argv, settings, gpus, live, on_line, timeout, cancel, 
     """A runner object given by the caller (a cluster executor): trtexec sees host paths."""
     cache_dir = Path(settings.cache_dir)
     identity = runner.image_id()
+    from .precision import record, target_tensorrt, translate
+
+    trt = target_tensorrt(runner, "external", "", identity, cache_dir)  # its banner, once seen
+    argv, rewrite, notes = translate(argv, trt, settings.resolve_path, live.note)
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
     plan = plan_paths(run_args, settings.resolve_path, root=None)
-    notes = check_flags(argv, None)
+    notes += check_flags(argv, trt.version)
     for n in notes:
         live.note(n)
     log = Stage(argv, settings.resolve_path, cache_dir).log_destination(True)
     job = Job(argv, plan, LogSink(log, live, on_line), gpus=gpus, timeout=timeout, cancel=cancel,
               workdir=settings.resolve_path("."), notes=notes)  # fmt: skip
-    return _run_cached(runner, job, cache, identity, cache_dir)
+    run = _run_cached(runner, job, cache, identity, cache_dir)
+    return record(run, trt, rewrite, identity, cache_dir)
 
 
 def _runner(backend: str, docker_host: str | None):
@@ -266,14 +279,3 @@ def _check_inputs(plan: PathPlan) -> None:
             hint="check the path (relative paths are resolved against TrtMagic.workdir or the "
             "current directory); nothing was started",
         )
-
-
-def _image_trt_version(image: str) -> str | None:
-    try:
-        from ..tensorrt import tensorrt_version_for_image
-    except ImportError:  # pragma: no cover - the module is part of the package
-        return None
-    try:
-        return tensorrt_version_for_image(image)
-    except Exception:  # an unknown tag: flags are not checked against a version
-        return None

@@ -96,13 +96,14 @@ class ReplayRunner:
 
     name = "replay"
 
-    def __init__(self, recording: str | None = None):
+    def __init__(self, recording: str | None = None, tensorrt: str | None = None):
         if recording is not None:
             from ..checks import check_choice, check_type
 
             check_type("recording", recording, str, hint="ReplayRunner('trex-a100-fp16')")
             check_choice("recording", recording, [r.id for r in recordings()])
         self.recording = recording
+        self.tensorrt = tensorrt  # the TensorRT the request targets (None: any)
 
     def run(self, job: Job) -> Run:
         rec = pick_recording(job.args, self.recording)
@@ -115,6 +116,14 @@ class ReplayRunner:
         run.host = "recorded"
         label = run.recorded.label()
         run.notes = [f"replayed, nothing ran: {label} (recording {rec.id})", *run.notes]
+        major = (self.tensorrt or "").split(".")[0]
+        if major.isdigit() and int(major) >= 11:
+            run.notes.append(
+                f"no real TensorRT {self.tensorrt} recording is public, so none is shipped: this "
+                f"answer is the TensorRT {rec.tensorrt or 'unknown'} recording {rec.id}, not an "
+                f"11.x run (flags, precisions and timings are that version's)"
+            )
+            job.sink.note(run.notes[-1])
         if "log" not in rec.files:
             run.notes.append("this recording has no console log, only its JSON exports")
         if any(a.startswith("--saveEngine") for a in job.args):

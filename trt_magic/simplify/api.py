@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,8 +11,9 @@ from pathlib import Path
 from ..checks import check_path
 from ..config import get_settings
 from ..errors import SimplifyError
-from . import checks
-from .isolation import run_in_worker
+from ..rewrite import checks
+from ..rewrite.files import publish, temp_beside
+from ..rewrite.step import run_step
 from .methods import Method, resolve_methods
 from .result import Attempt, GraphStats, OutputParity, SimplifyResult
 
@@ -81,7 +81,7 @@ def simplify_onnx(
     attempts = [Attempt(name, "missing", "not installed") for name in skipped]
     failures: list[_Trial] = []
     for m in methods:
-        tmp = _temp_beside(target)
+        tmp = temp_beside(target)
         try:
             trial = _try_method(m, source, tmp, timeout, check, samples, rtol, atol)
             attempts.append(trial.attempt)
@@ -90,7 +90,7 @@ def simplify_onnx(
                     trial.warnings.append(
                         checks.stale_data_warning(source, target, trial.external_files)
                     )
-                _publish(tmp, target, source)
+                publish(tmp, target, source)
                 return _result(source, target, method, m, trial, attempts, started)
             failures.append(trial)
         finally:
@@ -102,45 +102,17 @@ def _try_method(
     m: Method, source: Path, tmp: Path, timeout, check: bool, samples, rtol, atol
 ) -> _Trial:
     """Run ``m`` in the worker into ``tmp``, then check interface and (optionally) parity."""
-    request = {
-        "target": m.target,
-        "source": str(source),
-        "dest": str(tmp),
-        "preload": list(m.requires),
-        "limit": checks.PROTOBUF_LIMIT,
-    }
-    started = time.perf_counter()
-    outcome = run_in_worker(request, timeout)
-    seconds = time.perf_counter() - started
-    answer = outcome.answer
-    if outcome.status == "too_large":
-        checks.refuse_too_large_with_data(source, answer["files"], answer["bytes"])
-    if outcome.status == "timeout":
-        return _Trial(
-            Attempt(m.name, "timeout", f"no result after {timeout:g} s; stopped", seconds),
-            detail=outcome.log_tail,
-        )
-    if outcome.status == "crashed":
-        message = f"the worker process died (exit code {answer.get('returncode')})"
-        return _Trial(Attempt(m.name, "crashed", message, seconds), detail=outcome.log_tail)
-    if outcome.status != "ok":
-        return _Trial(
-            Attempt(m.name, "failed", answer.get("error", "")[:300], seconds),
-            detail=answer.get("traceback", outcome.log_tail),
-        )
+    step = run_step(m.target, source, tmp, preload=m.requires, timeout=timeout)
     trial = _Trial(
-        Attempt(m.name, "ok", "", seconds),
-        before=GraphStats.from_report(answer["before"], source.stat().st_size),
-        after=GraphStats.from_report(answer["after"], tmp.stat().st_size),
-        method_seconds=answer["seconds"],
-        worker_cpu_seconds=answer["cpu_seconds"],
+        Attempt(m.name, step.outcome, step.message, step.seconds),
+        before=step.before,
+        after=step.after,
+        method_seconds=step.method_seconds,
+        worker_cpu_seconds=step.cpu_seconds,
+        detail=step.detail,
+        external_files=step.external_files,
     )
-    trial.external_files = answer["external"].get("files", [])
-    problems = checks.interface_changes(trial.before.inputs, trial.after.inputs, "input")
-    problems += checks.interface_changes(trial.before.outputs, trial.after.outputs, "output")
-    if problems:
-        trial.attempt = Attempt(m.name, "interface", "; ".join(problems), seconds)
-    elif check:
+    if step.outcome == "ok" and check:
         _check_parity(trial, source, tmp, samples, rtol, atol)
     return trial
 
@@ -212,28 +184,3 @@ def _default_out(source: Path, out: Path | None) -> Path:
     if out is None:
         return source.with_name(name)
     return out / name if out.is_dir() else out
-
-
-def _temp_beside(target: Path) -> Path:
-    """A fresh temp file in the target's folder, so the final os.replace is atomic."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise SimplifyError(
-            f"cannot write in {target.parent}: {exc.strerror}",
-            hint="pass an -o/out in a writable folder",
-        ) from exc
-    os.close(fd)
-    return Path(name)
-
-
-def _publish(tmp: Path, target: Path, source: Path) -> None:
-    """Give the temp file the mode of what it replaces (or of the source), then move it in."""
-    mode = target.stat().st_mode if target.exists() else source.stat().st_mode | 0o200
-    os.chmod(tmp, mode & 0o777)
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise SimplifyError(
-            f"cannot write {target}: {exc.strerror}", hint="pass an -o/out in a writable folder"
-        ) from exc

@@ -1,10 +1,12 @@
-"""The worker process: ``python -m trt_magic.simplify.worker``, one request per stdin line.
+"""The worker process: ``python -m trt_magic.rewrite.worker``, one request per stdin line.
 
 Only ever run as that child process (so importing onnx at the top is fine here). A request is
 JSON ``{"target": "module:function", "source": path, "dest": path, "limit": bytes, "preload":
-[modules]}``; the worker loads the model (external data inline, refused past ``limit``),
-describes it, imports the method, says ``{"status": "running"}``, runs the method, describes and
-saves the result, and answers one more JSON line on the protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
+[modules], "options": {...}, "takes": "model" | "paths"}``; the worker loads the model (external
+data inline, refused past ``limit``), describes it, imports the function, says ``{"status":
+"running"}``, runs it (``fn(model, **options)`` returns the new model; ``fn(source, dest,
+**options)`` writes ``dest`` itself and returns a dict of facts), describes and saves the result,
+and answers one more JSON line on the protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
 the protocol: fd 1 is re-pointed to stderr at start, so C++ prints (onnxsim) cannot corrupt it.
 """
 
@@ -116,16 +118,24 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     fn = importlib.import_module(module)
     for part in name.split("."):
         fn = getattr(fn, part)
+    options = request.get("options") or {}
     started_method()
     method_started = time.perf_counter()
-    result = fn(model)
-    if not isinstance(result, onnx.ModelProto):
-        raise TypeError(f"the method returned {type(result).__name__}, not an onnx.ModelProto")
+    extra = {}
+    if request.get("takes") == "paths":  # the library reads and writes files itself
+        extra = fn(request["source"], request["dest"], **options) or {}
+        result = onnx.load(request["dest"], load_external_data=False)
+    else:
+        result = fn(model, **options)
+        if not isinstance(result, onnx.ModelProto):
+            raise TypeError(f"the method returned {type(result).__name__}, not an onnx.ModelProto")
     method_seconds = time.perf_counter() - method_started
     after = describe(result)
-    onnx.save_model(result, request["dest"])
+    if request.get("takes") != "paths":
+        onnx.save_model(result, request["dest"])
     return {
         "status": "ok",
+        "extra": extra,
         "external": external,
         "before": before,
         "after": after,

@@ -1,4 +1,4 @@
-"""Run a clean-up method in a worker process that can be abandoned when it hangs or crashes.
+"""Run an ONNX rewrite (clean-up, cast, quantization) in a worker process that can be abandoned when it hangs or crashes.
 
 Why a process and not a thread: a thread stuck in C++ (onnxsim, onnxruntime) can be neither
 stopped nor killed, keeps its CPU and memory until the kernel restarts, and a segfault there
@@ -34,15 +34,15 @@ class Outcome:
 
 
 class Worker:
-    """One ``python -m trt_magic.simplify.worker`` child with a JSON-lines pipe and a log file."""
+    """One ``python -m trt_magic.rewrite.worker`` child with a JSON-lines pipe and a log file."""
 
     def __init__(self) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="trt_magic_simplify_", suffix=".log")
+        self.log = tempfile.NamedTemporaryFile(prefix="trt_magic_rewrite_", suffix=".log")
         env = dict(os.environ)
         # the child imports registered methods by name, from wherever the parent could
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "trt_magic.simplify.worker"],
+            [sys.executable, "-m", "trt_magic.rewrite.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -51,7 +51,7 @@ class Worker:
         )
         # one reader thread per worker: works on every OS, and a line never waits in a buffer
         self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, name="trt_magic-simplify-reader", daemon=True).start()
+        threading.Thread(target=self._pump, name="trt_magic-rewrite-reader", daemon=True).start()
 
     def alive(self) -> bool:
         return self.process.poll() is None

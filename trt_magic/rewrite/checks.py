@@ -1,4 +1,6 @@
-"""The checks a clean-up must pass: same interface, same numbers, a safe place to write.
+"""The checks every ONNX rewrite must pass: same interface, same numbers, a safe place to write.
+
+Shared by simplify_onnx, cast_onnx and quantize_onnx.
 
 numpy and onnxruntime are imported inside the functions that use them.
 """
@@ -11,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import SimplifyError, require
-from .result import OutputParity, TensorSpec
+from .stats import OutputParity, TensorSpec
 
 #: protobuf cannot serialize a message past 2 GiB; such models must use external data
 PROTOBUF_LIMIT = 2**31 - 1

@@ -1,0 +1,37 @@
+"""Writing a rewritten model: a temp file beside the target, then one atomic ``os.replace``.
+
+So a failed or interrupted rewrite never leaves a half-written model where the result belongs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import SimplifyError
+
+
+def temp_beside(target: Path) -> Path:
+    """A fresh temp file in the target's folder, so the final os.replace is atomic."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise SimplifyError(
+            f"cannot write in {target.parent}: {exc.strerror}",
+            hint="pass an -o/out in a writable folder",
+        ) from exc
+    os.close(fd)
+    return Path(name)
+
+
+def publish(tmp: Path, target: Path, source: Path) -> None:
+    """Give the temp file the mode of what it replaces (or of the source), then move it in."""
+    mode = target.stat().st_mode if target.exists() else source.stat().st_mode | 0o200
+    os.chmod(tmp, mode & 0o777)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise SimplifyError(
+            f"cannot write {target}: {exc.strerror}", hint="pass an -o/out in a writable folder"
+        ) from exc
