@@ -158,3 +158,12 @@ def test_printed_sweep_marks_recorded_rows(model, capsys):
     sweep(model, precisions=["fp16"], backend="replay", outdir=model.parent / "out", display=True)
     out = capsys.readouterr().out
     assert "(recorded, not measured)" in out
+
+
+def test_shipped_recordings_loaded_by_path_stay_recorded():
+    from trt_magic.runners.replay import RECORDED_DIR
+
+    run = load_run(RECORDED_DIR / "trex-a100-qat" / "resnet-qat.onnx.engine")
+    assert run.recorded is not None and run.recorded.recording == "trex-a100-qat"
+    assert run.summary["source"] == "recorded (trex-a100-qat)"
+    assert "A recording, not a run of yours" in run._repr_html_()

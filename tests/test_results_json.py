@@ -254,6 +254,9 @@ def test_impossible_log_figures_become_missing_with_a_warning(edit, missing, kep
     assert str(path) in str(caught[0].message)
     assert missing not in summary and summary[kept] == real[kept]
     with pytest.warns(ResultWarning):
+        page = load_run(path)._repr_html_()
+    assert "1 impossible figure(s) in the log" in page  # the run's view says so too
+    with pytest.warns(ResultWarning):
         assert parse_log(_log(LOG, edit)).impossible
 
 

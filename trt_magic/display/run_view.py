@@ -62,7 +62,10 @@ def recorded_html(run: Run) -> str:
     if rec is None:
         return ""
     items = "".join(f"<li>{esc(d)}</li>" for d in rec.differences)
-    return (f'<div class="wrn">Replayed: nothing ran. These figures were recorded on {esc(rec.gpu)} '
+    what = (
+        "Replayed: nothing ran." if run.backend == "replay" else "A recording, not a run of yours."
+    )
+    return (f'<div class="wrn">{what} These figures were recorded on {esc(rec.gpu or "another GPU")} '
             f"for another request{': it differs in' if items else ''}<ul>{items}</ul></div>")  # fmt: skip
 
 
@@ -85,6 +88,10 @@ def messages_html(run: Run) -> str:
     if run.warnings:
         summary = f"<b>Warnings ({len(run.warnings)})</b>"
         out += details(summary, _messages(run.warnings, "wrn"), open_=not run.ok)
+    if run.log.impossible:  # figures the log printed that cannot be: shown as missing, said here
+        items = "; ".join(run.log.impossible[:10])
+        out += (f'<div class="wrn">{len(run.log.impossible)} impossible figure(s) in the log '
+                f"(negative or not finite) are shown as missing: {esc(items)}</div>")  # fmt: skip
     return out
 
 

@@ -152,4 +152,21 @@ def load_run(
         )
     run = Run(files=files, backend="files", status="loaded")
     run.command = list(run.log.command)
+    run.recorded = _shipped_recording(files)
     return run
+
+
+def _shipped_recording(files: dict[str, Path]):
+    """trt_magic's own recordings (package data) loaded by path stay labelled recorded."""
+    from .run import Recorded
+
+    shipped = Path(__file__).resolve().parent.parent / "data" / "recorded"
+    paths = {Path(p).resolve() for p in files.values()}
+    if not paths or not all(shipped in p.parents for p in paths):
+        return None
+    from ..runners.replay import recordings  # package data only: no backend is started
+
+    for rec in recordings():
+        if paths & {p.resolve() for p in rec.paths().values()}:
+            return rec.recorded(["loaded from trt_magic's shipped recordings: no run of yours"])
+    return Recorded(source=str(shipped), differences=["a file of trt_magic's shipped recordings"])
