@@ -30,6 +30,7 @@ _API = {
     "Run": "trt_magic.results",
     "load_run": "trt_magic.results",
     "compare": "trt_magic.results",
+    "why_not_faster": "trt_magic.results",
     # widgets and views
     "ProfileEditor": "trt_magic.widgets",
     "netron_view": "trt_magic.netron",
@@ -66,6 +67,7 @@ __all__ = [  # the same names as _API (a test checks), spelled out for tools tha
     "simplify_onnx",
     "sweep",
     "trtexec",
+    "why_not_faster",
     "load_ipython_extension",
     "unload_ipython_extension",
     "__version__",
@@ -78,7 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import TrtMagicError
     from .export import ExportResult, export_onnx
     from .netron import netron_stop, netron_view
-    from .results import Run, compare, load_run
+    from .results import Run, compare, load_run, why_not_faster
     from .rewrite import RewriteResult, cast_onnx, quantize_onnx
     from .runners import trtexec
     from .runners.replay import ReplayRunner
