@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 bash scripts/docker_up.sh
+bash scripts/remote_up.sh
 bash scripts/slurm_up.sh
 .venv/bin/ruff check trt_magic tests benchmarks scripts
 .venv/bin/ruff format --check trt_magic tests benchmarks scripts

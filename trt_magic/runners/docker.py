@@ -39,6 +39,12 @@ def client_for(docker_host: str | None = None):
     if client is None:
         # ssh:// goes through the ssh command, so the user's ~/.ssh/config and agent apply
         ssh = host_url(docker_host).startswith("ssh://")
+        if ssh:  # probed first: a refused key or unknown host key gets its fix (ssh.py)
+            from .ssh import docker_client
+
+            client = docker_client(host_url(docker_host))
+            _clients[key] = client
+            return client
         try:
             if docker_host:
                 client = docker.DockerClient(
