@@ -47,6 +47,12 @@ def _docker_info(docker_host: str | None) -> tuple[dict | None, str]:
         import docker
     except ImportError:
         return None, "the docker SDK is not installed (pip install 'trt_magic[docker]')"
+    if (docker_host or os.environ.get("DOCKER_HOST", "")).startswith("ssh://"):
+        # over ssh: the probed, reused client (ssh.py); its RunnerError (a refused key, an
+        # unknown host key...) names the fix, which beats "no Docker engine answers"
+        from .docker import client_for
+
+        return client_for(docker_host).info(), ""
     try:
         if docker_host:
             client = docker.DockerClient(base_url=docker_host, version="auto", timeout=5)
