@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..checks import check_number, check_path
 from ..config import get_settings
 from ..errors import MissingDependency, SimplifyError
 from . import checks
@@ -128,7 +129,13 @@ def _require_modelopt(feature: str) -> None:
 
 def _rewrite(kind, precision, path, out, fn, options, settings, calib, samples, show, timeout):
     started = time.perf_counter()
-    _require_modelopt("cast_onnx" if kind == "cast" else "quantize_onnx")
+    name = "cast_onnx" if kind == "cast" else "quantize_onnx"
+    check_path("path", path, hint=f"{name}('model.onnx', ...)")
+    if out is not None:
+        check_path("out", out)
+    if timeout is not None:
+        check_number("timeout", timeout, positive=True, hint="seconds, e.g. timeout=600")
+    _require_modelopt(name)
     conf = get_settings()
     source = conf.resolve_path(path)
     if not source.is_file():

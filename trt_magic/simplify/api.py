@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..checks import check_path
+from ..checks import check_number, check_path
 from ..config import get_settings
 from ..errors import SimplifyError
 from ..rewrite import checks
@@ -70,6 +70,11 @@ def simplify_onnx(
     started = (time.perf_counter(), time.process_time())
     settings = get_settings()
     source = settings.resolve_path(check_path("path", path, hint="simplify_onnx('model.onnx')"))
+    if out is not None:
+        check_path("out", out)
+    for name, value in (("timeout", timeout), ("rtol", rtol), ("atol", atol)):
+        if value is not None:
+            check_number(name, value, minimum=0, positive=name == "timeout")
     if not source.is_file():
         raise SimplifyError(
             f"no ONNX file at {source}", hint="check the path (or the workdir setting)"
