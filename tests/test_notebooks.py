@@ -231,3 +231,33 @@ def test_remote_gpu_notebook_builds_on_a_second_docker_engine(tmp_path, docker_e
     assert "<table" in sweep and "fp16" in sweep, sweep[:3000]
     for host in ("unix:///var/run/docker.sock", SECOND_DOCKER):  # the variants used both engines
         assert f"{host} / GPU" in sweep, sweep[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_precision_lesson_on_a_tensorrt_11_image(tmp_path, request):
+    image = request.getfixturevalue("trtexec_image_11")  # TRT_VERSION=11.1.0, --fp16 refused
+    env = {"TRT_MAGIC_IMAGE": image, "TRT_MAGIC_GPUS": "none", "TRT_MAGIC_BACKEND": "docker"}
+    nb = run_notebook("05_precision_on_tensorrt_11.ipynb", tmp_path, env)
+    for cell in nb.cells:
+        assert not any(o["output_type"] == "error" for o in cell.get("outputs", [])), output_text(
+            cell
+        )[-3000:]
+    assert "TensorRT 11.1.0 from image environment TRT_VERSION" in output_text(
+        tagged(nb, "check-fp32")[0]
+    )
+    fp16 = output_text(tagged(nb, "check-fp16")[0])
+    assert "net.fp16.onnx" in fp16 and "--fp16" not in fp16.splitlines()[0], fp16[:2000]
+    assert "cast_onnx(" in fp16 and "preview" in fp16.lower()
+    assert "top-1" in output_text(tagged(nb, "check-cast")[0]).lower()
+    int8 = output_text(tagged(nb, "check-int8")[0])
+    assert "held-out calibration (n=16)" in int8 and "quantize int8" in int8.lower(), int8[:2000]
+    assert output_text(tagged(nb, "check-int8-build")[0]).startswith("passed")
+    mix = output_text(tagged(nb, "check-mix")[0])
+    for precision in ("FP32", "FP16", "INT8"):
+        assert precision in table_header(mix) or precision in mix
+    assert "PrecisionWarning: ERROR: fp16 was requested but 0 %" in output_text(
+        tagged(nb, "check-warning")[0]
+    )
+    replay = output_text(tagged(nb, "check-replay")[0])
+    assert "no real TensorRT 11.1.0 recording" in replay, replay[:2000]
