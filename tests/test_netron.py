@@ -672,3 +672,11 @@ def test_a_stopped_view_ends_its_kept_alive_connections(model):
         connection.request("GET", path)
         connection.getresponse().read()
     connection.close()
+
+
+def test_a_deleted_model_is_404_not_an_error(model, capfd):
+    view = views.netron_view(model)
+    model.unlink()
+    for path in ("data/model.onnx", "data/model.onnx.data"):
+        assert status(view.port, f"/{token(view)}/{path}") == 404
+    assert "Traceback" not in capfd.readouterr().err

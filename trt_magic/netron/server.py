@@ -96,7 +96,10 @@ class ViewServer:
         """The file behind ``data/<name>``: the model, or an external-data file it names."""
         if name == self.model.name:
             return self.model if self.model.is_file() else None
-        stat = self.model.stat()
+        try:
+            stat = self.model.stat()
+        except OSError:  # the model is gone: so is what it named
+            return None
         stamp = (stat.st_mtime_ns, stat.st_size)
         if self._locations is None or self._locations[0] != stamp:
             self._locations = (stamp, external_locations(self.model))
