@@ -256,7 +256,7 @@ def test_in_a_notebook_the_note_stays_hidden_when_the_page_reports(
 
 def test_in_a_notebook_the_note_shows_when_the_page_stays_silent(context, monkeypatch):
     # a proxy that answers (200) but not with the view: the page never reports back
-    monkeypatch.setattr(frame, "NOTE_DELAY_MS", 1_500)
+    monkeypatch.setattr(frame, "NOTE_DELAY_MS", 4_000)
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
     monkeypatch.setattr(urls, "_has_server_proxy", lambda: False)
     url, note = urls.view_url(4321, "v1", "t0ken")
@@ -271,7 +271,7 @@ def test_in_a_notebook_the_note_shows_when_the_page_stays_silent(context, monkey
     page.goto(f"{hub}/user/alice/lab")
     shown = page.locator(".trt-magic-netron-note")
     assert shown.is_hidden()  # not at once
-    shown.wait_for(state="visible", timeout=5_000)
+    shown.wait_for(state="visible", timeout=15_000)
     assert "jupyter-server-proxy" in shown.inner_text()
     assert page.locator("iframe").is_visible()  # the view stays: it may still come
 
