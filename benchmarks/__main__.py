@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks.figure import Figure
 
 HERE = Path(__file__).parent
+MUTATION_SECTION = "## Mutation testing"  # benchmarks/mutation.py's part of RESULTS.md: kept
 
 
 def discover() -> list[str]:
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             ]
             kept = [k for k in kept if not k.startswith("| benchmark")]
             text = text.rstrip("\n") + "\n" + "\n".join(kept) + "\n"
+        if out.exists() and MUTATION_SECTION in out.read_text():  # written by benchmarks.mutation
+            text += "\n" + MUTATION_SECTION + out.read_text().split(MUTATION_SECTION, 1)[1]
         out.write_text(text)
     return 0
 

@@ -131,7 +131,8 @@ def test_parity_on_a_graph_onnxruntime_refuses(tmp_path):
     assert "--exporter torchscript for this opset" in info.value.hint
     other = checks._unloadable(RuntimeError("some other failure"))
     assert other.message == "onnxruntime cannot load the exported graph: some other failure"
-    assert other.hint.startswith("export with --exporter torchscript, or check the operator")
+    fix = "export with --exporter torchscript, or check the operator"
+    assert other.hint.startswith(fix)
     assert checks._unloadable(RuntimeError("")).message.endswith(": RuntimeError")
 
 

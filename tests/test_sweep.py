@@ -454,7 +454,7 @@ class ContainerTimes:
         from trt_magic.runners.docker import OWNER_LABEL
 
         self.records: dict[str, dict] = {}
-        self.lock = threading.Lock()
+        self.changed = threading.Condition()  # notified on every event
         self.streams, self.threads = [], []
         self.t0 = time.time()
         since = int(self.t0) - 1  # whole seconds: events before t0 are dropped in _read
@@ -473,22 +473,41 @@ class ContainerTimes:
                 cid, when = ev.get("id"), ev.get("timeNano", 0) / 1e9
                 if when < self.t0:
                     continue
-                with self.lock:
-                    rec = self.records.setdefault(cid, {"daemon": daemon, "args": []})
+                args = None
                 if action == "create":
                     try:
-                        rec["args"] = client.api.inspect_container(cid)["Args"]
+                        args = client.api.inspect_container(cid)["Args"]
                     except Exception:
-                        pass
-                elif action in ("start", "die"):
-                    rec[action] = when
+                        args = []
+                with self.changed:
+                    rec = self.records.setdefault(cid, {"daemon": daemon, "args": []})
+                    if args is not None:
+                        rec["args"] = args
+                    elif action in ("start", "die"):
+                        rec[action] = when
+                    self.changed.notify_all()
         except Exception:  # the stream was closed
             pass
 
-    def stop(self) -> dict[str, dict]:
-        time.sleep(0.5)  # let the last die events arrive
+    def running(self) -> list[dict]:
+        """Containers started and not yet dead."""
+        return [r for r in self.records.values() if "start" in r and "die" not in r]
+
+    def wait_for(self, predicate, timeout: float) -> bool:
+        """Wait until ``predicate(self)`` holds (re-checked on each event); False on timeout."""
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self), timeout)
+
+    def stop(self, expected: int = 0, timeout: float = 30) -> dict[str, dict]:
+        """Close the streams once ``expected`` containers have started and died (their events
+        arrive after the sweep returns); return the records."""
+        done = self.wait_for(
+            lambda t: sum("start" in r and "die" in r for r in t.records.values()) >= expected,
+            timeout,
+        )
         for s in self.streams:
             s.close()
+        assert done, f"{expected} containers never all started and died: {self.records}"
         return self.records
 
 
@@ -511,7 +530,7 @@ def test_sweep_spreads_over_two_daemons_one_build_per_slot(
                    images=[trtexec_image], hosts=[None, SECOND_DOCKER], gpus=[0, 1],
                    container_gpus="none", check_accuracy=True, display=False,
                    outdir=tmp_path / "sweep")  # fmt: skip
-    records = times.stop()
+    records = times.stop(expected=16)  # 8 builds + 8 accuracy runs
     table = result.table
     assert list(table["status"]) == ["passed"] * 8, table[
         ["variant", "status", "error"]
@@ -546,24 +565,19 @@ def test_cancel_stops_every_container(
     from conftest import SECOND_DOCKER
 
     onnx = linear_model(tmp_path / "model-slow.onnx")  # the test image sleeps 60 s on it
-    clients = [docker_client, second_docker[0]]
+    times = ContainerTimes({"default": docker_client, "second": second_docker[0]})
     handle = start_sweep(onnx, precisions=["fp32", "fp16"], opt_levels=[0, 1, 2, 3],
                          images=[trtexec_image], hosts=[None, SECOND_DOCKER], gpus=[0, 1],
                          container_gpus="none", cache=False, outdir=tmp_path / "sweep")  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        running = [c for cl in clients for c in _ours(cl) if c.status == "running"]
-        if len(running) == 4 and all(
-            any(c.status == "running" for c in _ours(cl)) for cl in clients
-        ):
-            break
-        time.sleep(0.2)
-    assert len(running) == 4, "four builds never ran at once"
+    four = times.wait_for(lambda t: len(t.running()) == 4, timeout=60)  # one per slot
+    assert four, f"four builds never ran at once: {times.records}"
+    assert {r["daemon"] for r in times.running()} == {"default", "second"}
     started = time.monotonic()
     handle.cancel()
     result = handle.wait(45)
     assert handle.done and time.monotonic() - started < 45  # not the 60 s of the builds
     assert [r.status for r in result.rows] == ["cancelled"] * 8
+    assert len(times.stop(expected=4)) == 4  # the four running builds died; no other started
     assert not _ours(docker_client) and not _ours(second_docker[0])  # none left (trt_magic=1)
 
 
