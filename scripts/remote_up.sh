@@ -4,7 +4,8 @@
 #     (a Docker host over ssh://), `tester-nodocker` outside it, `tester-refused` that accepts
 #     no key; the client key and known_hosts live in $state/client. A second sshd on
 #     127.0.0.1:2223 forwards nothing (DisableForwarding: a hardened box)
-#   - the CNCF distribution registry 2.8 (Debian's docker-registry) on 127.0.0.1:5443 with TLS
+#   - the CNCF distribution registry 2.8 (Debian's docker-registry) on registry.trt-magic.test:5443
+#     (10.213.0.1 on the loopback interface, see below) with TLS
 #     (a self-signed CA that both Docker daemons trust through /etc/docker/certs.d) and htpasswd
 #     auth (user `trt`, password in $state/registry/password)
 # and a marked block in root's ~/.ssh/config: the alias `trt-magic-gpu-box` (tester, known host
@@ -14,7 +15,11 @@
 set -euo pipefail
 state=${TRT_MAGIC_REMOTE_STATE:-/var/lib/trt_magic-test/remote}
 ssh_port=${TRT_MAGIC_SSH_PORT:-2222}
-registry=${TRT_MAGIC_REGISTRY:-localhost:5443}
+# dockerd treats every registry on 127.0.0.0/8 as insecure (it retries over plain HTTP and
+# reports that error instead of the registry's own "unauthorized"), so the registry listens on
+# an address of its own on the loopback interface, named in /etc/hosts: still only this machine
+reg_ip=${TRT_MAGIC_REGISTRY_IP:-10.213.0.1}
+registry=${TRT_MAGIC_REGISTRY:-registry.trt-magic.test:5443}
 reg_port=${registry##*:}
 mark_begin="# >>> trt_magic test hosts (scripts/remote_up.sh) >>>"
 mark_end="# <<< trt_magic test hosts <<<"
@@ -124,17 +129,20 @@ chmod 600 /root/.ssh/config
 
 # -- the registry: TLS with our own CA, htpasswd auth --------------------------------------
 reg="$state/registry"
-if [ ! -f "$reg/ca.crt" ]; then
+reg_name=${registry%%:*}
+ip addr show dev lo | grep -q "inet $reg_ip/" || ip addr add "$reg_ip/32" dev lo
+grep -q " $reg_name " /etc/hosts || echo "$reg_ip $reg_name # trt_magic tests (scripts/remote_up.sh)" >> /etc/hosts
+if [ ! -f "$reg/ca.crt" ] || ! grep -q "$reg_name" "$reg/san.ext" 2>/dev/null; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=trt_magic test CA" \
     -keyout "$reg/ca.key" -out "$reg/ca.crt" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$reg/server.key" -out "$reg/server.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$reg/san.ext"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$reg_name" -keyout "$reg/server.key" -out "$reg/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:%s,IP:%s\n' "$reg_name" "$reg_ip" > "$reg/san.ext"
   openssl x509 -req -in "$reg/server.csr" -CA "$reg/ca.crt" -CAkey "$reg/ca.key" -CAcreateserial \
     -days 3650 -extfile "$reg/san.ext" -out "$reg/server.crt" 2>/dev/null
 fi
 [ -f "$reg/password" ] || { head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$reg/password"; }
 htpasswd -Bbn trt "$(cat "$reg/password")" > "$reg/htpasswd" 2>/dev/null
-for name in "localhost:$reg_port" "127.0.0.1:$reg_port"; do
+for name in "$registry" "$reg_ip:$reg_port"; do
   install -D -m 644 "$reg/ca.crt" "/etc/docker/certs.d/$name/ca.crt"
 done
 cat > "$reg/config.yml" <<EOF
@@ -147,7 +155,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$reg_port
+  addr: $reg_ip:$reg_port
   tls:
     certificate: $reg/server.crt
     key: $reg/server.key

@@ -18,7 +18,7 @@ import uuid
 from pathlib import PurePosixPath
 
 from ..commandline.command import format_command
-from ..errors import GpuRuntimeError, ImageError, RunnerError
+from ..errors import GpuRuntimeError, RunnerError
 from ..results.run import Run
 from .base import Job, abort, new_run, pump, settle_run, shielded, summarize
 from .files import write_atomic
@@ -127,37 +127,9 @@ def ensure_image(client, image: str, note) -> str:
         return client.images.get(image).id
     except docker.errors.ImageNotFound:
         pass
-    note(f"image {image} is not on this Docker host: pulling it")
-    repo, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
-    try:
-        last = 0.0
-        for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
-            if "error" in event:
-                raise docker.errors.APIError(event["error"])
-            now = time.monotonic()
-            if now - last > 1.0 and event.get("status"):
-                last = now
-                note(f"pull: {event.get('id', '')} {event['status']} {event.get('progress', '')}")
-        return client.images.get(image).id
-    except docker.errors.APIError as exc:
-        raise _pull_error(image, exc) from exc
+    from .pull import pull
 
-
-def _pull_error(image: str, exc: Exception) -> ImageError:
-    text = str(exc)
-    registry = image.split("/")[0] if "/" in image else "docker.io"
-    if any(
-        s in text for s in ("unauthorized", "denied", "authentication required", "no basic auth")
-    ):
-        hint = f"log in to the registry first: docker login {registry} (NGC: user $oauthtoken, an NGC API key)"
-    else:
-        hint = (
-            f"this Docker host cannot reach {registry}: check its network, or `docker login "
-            f"{registry}`; offline, `docker load` a saved copy of {image}"
-        )
-    return ImageError(
-        f"the image {image} is missing and could not be pulled.", hint=hint, detail=text
-    )
+    return pull(client, image, note)
 
 
 def _notebook_user() -> str | None:
