@@ -259,65 +259,31 @@ class Run:
     @property
     def shape_profiles(self) -> list[int]:
         """The optimization profiles the layer info (else the profile) has layers for: [0, 1, ...]."""
-        from .layer_match import shape_profile_of
+        from .shape_profiles import profiles_of
 
-        def find() -> list[int]:
-            names = [
-                r if isinstance(r, str) else str(r.get("Name", "")) for r in self.layer_info_raw
-            ]
-            names = names or [p.name for p in self.profile_records]
-            return sorted({shape_profile_of(n) for n in names}) or [0]
-
-        return list(self._cached("shape_profiles", find))
+        return list(self._cached("shape_profiles", lambda: profiles_of(self)))
 
     @property
     def current_shape_profile(self) -> int:
         """The profile ``layers`` shows: ``shape_profile``, else the one with timings, else 0."""
-        profiles = self.shape_profiles
-        if self.shape_profile is not None:
-            return self.shape_profile
-        if len(profiles) == 1:
-            return profiles[0]
-        from .layer_match import shape_profile_of
+        from .shape_profiles import current_profile
 
-        timed = [shape_profile_of(p.name) for p in self.profile_records]
-        return max(profiles, key=lambda k: (timed.count(k), -k)) if timed else profiles[0]
+        return current_profile(self)
 
     def profile_layer_info_raw(self, profile: int | None = None) -> list:
         """``layer_info_raw`` of one optimization profile (all layers for a one-profile engine)."""
-        from ..errors import UsageError
-        from .layer_match import shape_profile_of
+        from .shape_profiles import check_profile, profile_raw
 
-        profiles = self.shape_profiles
         k = self.current_shape_profile if profile is None else profile
-        if k not in profiles:
-            raise UsageError(f"the engine has no optimization profile {k}",
-                             hint=f"its profiles: {profiles}")  # fmt: skip
-        if len(profiles) == 1:
-            return self.layer_info_raw
-        return self._cached(f"raw@{k}", lambda: [
-            r for r in self.layer_info_raw
-            if shape_profile_of(r if isinstance(r, str) else str(r.get("Name", ""))) == k
-        ])  # fmt: skip
+        check_profile(self, k)
+        return self._cached(f"raw@{k}", lambda: profile_raw(self, k))
 
     def layers_for(self, profile: int) -> pd.DataFrame:
         """``layers`` of one optimization profile (layer names ending ``[profile N]``)."""
-        from .layer_match import shape_profile_of
-        from .tables import layers_frame
+        from .shape_profiles import check_profile, layers_of
 
-        raw = self.profile_layer_info_raw(profile)
-        profiles = self.shape_profiles
-
-        def build() -> pd.DataFrame:
-            records = self.profile_records
-            if len(profiles) > 1:
-                records = [p for p in records if shape_profile_of(p.name) == profile]
-            frame = layers_frame(raw, records)
-            frame.attrs["shape_profile"] = profile
-            frame.attrs["shape_profiles"] = profiles
-            return frame
-
-        return self._cached(f"layers@{profile}", build).pipe(_detached)
+        check_profile(self, profile)
+        return self._cached(f"layers@{profile}", lambda: layers_of(self, profile)).pipe(_detached)
 
     @property
     def precision_mix(self) -> pd.DataFrame:
@@ -332,30 +298,10 @@ class Run:
         """Every raw ``--exportLayerInfo`` attribute of every layer (one row each) plus ``type``,
         ``precision``, ``macs``, ``weights_bytes``, ``activation_bytes``, ``intensity`` (MACs per
         byte moved) and, when profiled, ``time_ms`` and ``percent``."""
-        from .layer_info import layer_info_frame
+        from .shape_profiles import layer_info_of
 
-        def build() -> pd.DataFrame:
-            from .layer_match import shape_profile_of
-            from .tables import align
-
-            k = self.current_shape_profile
-            frame = layer_info_frame(self.profile_layer_info_raw())
-            records = self.profile_records
-            if len(self.shape_profiles) > 1:
-                records = [p for p in records if shape_profile_of(p.name) == k]
-            nan = float("nan")
-            times = [p.average_ms for p in records]
-            percents = [p.percent for p in records]
-            matched = align(frame["Name"].tolist(), [p.name for p in records])
-            if matched is not None:  # not in engine order: pick by (name, occurrence)
-                index = matched[0]
-                times = [times[j] if j >= 0 else nan for j in index]
-                percents = [percents[j] if j >= 0 else nan for j in index]
-            frame["time_ms"] = times if records else nan
-            frame["percent"] = percents if records else nan
-            return frame
-
-        return self._cached(f"layer_info@{self.current_shape_profile}", build).pipe(_detached)
+        k = self.current_shape_profile
+        return self._cached(f"layer_info@{k}", lambda: layer_info_of(self, k)).pipe(_detached)
 
     @property
     def memory(self) -> dict[str, float]:
@@ -369,21 +315,10 @@ class Run:
     def lint(self) -> pd.DataFrame:
         """Linter findings: one row per (layer, rule) with why it matters and what to try;
         warnings first, costliest first (``trt_magic.results.lint`` lists the rules)."""
-        from .lint import findings_frame, lint_layers
+        from .shape_profiles import lint_of
 
-        def build() -> pd.DataFrame:
-            raw = self.profile_layer_info_raw()
-            layers = self.layers
-            n = len(raw)
-            aligned = n and layers["name"].iloc[:n].tolist() == [
-                r if isinstance(r, str) else r.get("Name") for r in raw
-            ]
-            times = layers["time_ms"].iloc[:n].tolist() if aligned else None
-            percents = layers["percent"].iloc[:n].tolist() if aligned else None
-            precision = self.summary.get("precision")
-            return findings_frame(lint_layers(raw, times, percents, precision))
-
-        return self._cached(f"lint@{self.current_shape_profile}", build).pipe(_detached)
+        k = self.current_shape_profile
+        return self._cached(f"lint@{k}", lambda: lint_of(self)).pipe(_detached)
 
     @property
     def timings(self) -> pd.DataFrame:
