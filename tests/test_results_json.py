@@ -304,3 +304,12 @@ def test_real_logs_have_no_impossible_figures(path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResultWarning)
         assert parse_log_file(path).impossible == []
+
+
+def test_long_digit_runs_are_found_across_scan_chunks():
+    data = PROFILE.read_bytes() * 200  # > 1 MiB: several chunks
+    assert len(data) > 2 * jsonfile._CHUNK and not jsonfile.has_long_digits(data)
+    for at in (0, 5000, jsonfile._CHUNK - 5, jsonfile._CHUNK - 18, 2 * jsonfile._CHUNK - 1):
+        edited = data[:at] + b"1234567890123456789" + data[at:]
+        assert jsonfile.has_long_digits(edited), at
+    assert not jsonfile.has_long_digits(data[:100] + b" 123456789012345678 " + data[100:])
