@@ -97,9 +97,14 @@ def test_data_dependent_control_flow_dynamo(tmp_path):
     assert "torch.where" in err.hint
 
 
-def test_data_dependent_control_flow_torchscript_warns(tmp_path):
-    r = export(Branchy(), tmp_path / "b.onnx", ["x:2x8"])
-    assert any("keeps only the branch the sample took" in w for w in r.warnings)
+def test_a_frozen_branch_is_an_error_naming_the_line(tmp_path):
+    with pytest.raises(ExportError) as info:
+        export(Branchy(), tmp_path / "b.onnx", ["x:2x8"], exporter="torchscript")
+    err = info.value
+    assert "turned a tensor into a Python value at test_export_errors.py:" in err.message
+    assert "--allow-frozen" in err.hint and not (tmp_path / "b.onnx").exists()
+    r = export(Branchy(), tmp_path / "b.onnx", ["x:2x8"], exporter="torchscript", allow_frozen=True)
+    assert any("keeps the branch" in w for w in r.warnings)
 
 
 @pytest.mark.slow
@@ -115,7 +120,8 @@ def test_dynamic_shape_constraint_names_dim_and_guard(tmp_path):
 def test_parity_catches_a_baked_dynamic_axis(tmp_path):
     target = tmp_path / "baked.onnx"
     with pytest.raises(ExportError) as info:
-        export(BakedBatch(), target, ["x:1x8"], ["x:0=batch"])
+        export(BakedBatch(), target, ["x:1x8"], ["x:0=batch"], exporter="torchscript",
+               allow_frozen=True)  # fmt: skip
     err = info.value
     assert "does not compute what PyTorch does" in err.message
     assert "second sample (batch=2)" in err.message and "a dynamic axis is baked in" in err.hint

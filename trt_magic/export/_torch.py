@@ -10,6 +10,7 @@ import copy
 import inspect
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -49,7 +50,7 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
         work = cpu_copy(model).eval()
     except Exception as exc:
         raise hints.not_copyable(model, exc) from exc
-    args, kwargs = _sample_from(inputs, sample)
+    args, kwargs = _sample_from(inputs, sample, work)
     notes, outer = [], {}
     if submodule:
         outer_names = [s.name for s in inputs] if inputs else _names(work, args, kwargs)
@@ -88,9 +89,9 @@ def cpu_copy(model: torch.nn.Module) -> torch.nn.Module:
     return work.cpu() if moved else work
 
 
-def _sample_from(inputs: list[InputSpec], sample) -> tuple[tuple, dict]:
+def _sample_from(inputs: list[InputSpec], sample, model=None) -> tuple[tuple, dict]:
     if inputs:
-        return tuple(_make_tensor(s) for s in inputs), {}
+        return tuple(_make_tensor(s, _id_range(model)) for s in inputs), {}
     if sample is None:
         raise hints.no_sample()
     if isinstance(sample, torch.Tensor):
@@ -108,15 +109,30 @@ def _to_cpu(value):
     raise hints.bad_sample(value)
 
 
-def _make_tensor(spec: InputSpec) -> torch.Tensor:
+def _make_tensor(spec: InputSpec, ids: int = 2) -> torch.Tensor:
+    """A sample for ``spec``: masks are ones (no padding: random 0/1 masks make positions that
+    every implementation may fill differently), token type / segment ids zeros, other integers
+    inside ``[0, ids)`` (the model's first embedding table), floats standard normal."""
     dtype = getattr(torch, spec.dtype)
     gen = torch.Generator().manual_seed(0)
+    name = spec.name.lower()
     if dtype.is_floating_point:
         return torch.randn(spec.shape, generator=gen).to(dtype)
+    if "mask" in name:
+        return torch.ones(spec.shape, dtype=dtype)
     if dtype == torch.bool:
         return torch.rand(spec.shape, generator=gen) > 0.5
-    # token ids: small values are valid indices for any embedding table
-    return torch.randint(0, 2, spec.shape, generator=gen, dtype=dtype)
+    if "type" in name or "segment" in name:
+        return torch.zeros(spec.shape, dtype=dtype)
+    return torch.randint(0, ids, spec.shape, generator=gen, dtype=dtype)
+
+
+def _id_range(model) -> int:
+    """Token ids stay below the first embedding table's size (the vocabulary in text models)."""
+    for m in model.modules() if model is not None else ():
+        if isinstance(m, torch.nn.Embedding):
+            return max(1, min(m.num_embeddings, 1000))
+    return 2
 
 
 def _capture_submodule(model, path: str, args, kwargs):
@@ -220,7 +236,7 @@ def needs_external_data(nbytes: int) -> bool:
 def resized(
     prepared: Prepared, dynamic: dict[str, dict[int, str]], grow
 ) -> dict[str, torch.Tensor]:
-    """The sample with every dynamic dim resized to ``grow(axis, size)`` (same dim name, same size).
+    """The sample with every dynamic dim resized to ``grow(axis, size, dim)`` (one size per dim).
 
     Values are repeated from the original along that axis, so token ids and masks stay valid.
     """
@@ -228,7 +244,7 @@ def resized(
     out = {}
     for name, t in prepared.tensors.items():
         for axis, dim in sorted(dynamic.get(name, {}).items()):
-            new = sizes.setdefault(dim, grow(axis, t.shape[axis]))
+            new = sizes.setdefault(dim, grow(axis, t.shape[axis], dim))
             index = torch.arange(new) % t.shape[axis]
             t = t.index_select(axis, index)
         out[name] = t
@@ -253,6 +269,8 @@ class ExportCall:
     output_names: list[str]
     dynamic: dict[str, dict[int, str]]
     external_data: bool = False
+    #: dim name -> (min, max) (None: unbounded) or a torch.export.Dim given by the user
+    ranges: dict = field(default_factory=dict)
 
 
 def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -> dict:
@@ -260,7 +278,7 @@ def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -
     args = prepared.args if args is None else args
     kwargs = prepared.kwargs if kwargs is None else kwargs
     options = export_options(prepared, call)
-    log, seen = io.StringIO(), []
+    log, seen, bounded = io.StringIO(), [], {}
     if call.output_names is None:
         # Filled by the hook during the exporter's own forward, before torch reads it: the
         # TorchScript exporter names outputs after tracing (torchscript_exporter/utils.py
@@ -276,11 +294,12 @@ def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -
 
     hook = prepared.model.register_forward_hook(names)
     try:
-        with _quiet(log) as caught, torch.no_grad():
-            model = prepared.model
+        with _quiet(log) as caught, torch.no_grad(), attention_fast_paths_off():
+            model = Flat(prepared.model, len(args), list(kwargs))
+            tensors = (*args, *kwargs.values())
             if call.exporter == "dynamo":
-                model = capture(model, args, kwargs, options.pop("dynamic_shapes"))
-            torch.onnx.export(model, args, call.path, kwargs=kwargs or None, **options)
+                model = capture(model, tensors, {}, options.pop("dynamic_shapes"), bounded)
+            torch.onnx.export(model, tensors, call.path, **options)
     finally:
         hook.remove()
     messages = [str(w.message) for w in caught if not _is_noise(w)]
@@ -288,7 +307,24 @@ def torch_export(prepared: Prepared, call: ExportCall, args=None, kwargs=None) -
         "warnings": list(dict.fromkeys(messages)),
         "log": log.getvalue(),
         "output_names": seen[0] if seen else None,
+        "bounded": bounded,
+        "frozen": frozen_branches(caught),
     }
+
+
+def frozen_branches(caught) -> list[str]:
+    """``file:line `code``` of each place the TorchScript trace turned a tensor into a Python
+    value (a bool for ``if``, a number): the trace keeps the sample's branch or value there."""
+    import linecache
+
+    out = []
+    for w in caught:
+        text = str(w.message)
+        if "Converting a tensor to a Python" not in text:
+            continue
+        code = linecache.getline(w.filename, w.lineno).strip()
+        out.append(f"{w.filename}:{w.lineno}" + (f" `{code}`" if code else ""))
+    return list(dict.fromkeys(out))
 
 
 def export_options(prepared: Prepared, call: ExportCall) -> dict:
@@ -301,40 +337,187 @@ def export_options(prepared: Prepared, call: ExportCall) -> dict:
         external_data=call.external_data,
     )
     if call.exporter == "dynamo":
-        options.update(dynamo=True, dynamic_shapes=dynamic_shapes(prepared, call.dynamic))
+        shapes = dynamic_shapes(prepared, call.dynamic, call.ranges)
+        options.update(dynamo=True, dynamic_shapes=shapes)
     else:
         axes = {n: dict(d) for n, d in call.dynamic.items() if d}
         options.update(dynamo=False, dynamic_axes=axes or None)
     return options
 
 
-def dynamic_shapes(prepared: Prepared, dynamic: dict[str, dict[int, str]]):
-    """``-d`` spec -> ``dynamic_shapes`` for ``torch.export``: one ``Dim`` per name, shared."""
+def dynamic_shapes(prepared: Prepared, dynamic: dict[str, dict[int, str]], ranges=None):
+    """``-d`` spec -> ``dynamic_shapes`` for ``Flat(model)`` (one entry per input, in order).
+
+    One ``torch.export.Dim`` per name, shared; ``ranges`` (name -> (min, max) or a
+    ``torch.export.Dim``) bounds it. None when nothing is dynamic.
+    """
     if not any(dynamic.get(n) for n in prepared.input_names):
         return None
-    dims: dict[str, torch.export.Dim] = {}
+    dims: dict[str, object] = {}
+    ranges = ranges or {}
 
     def spec(name):
         axes = dynamic.get(name) or {}
-        return {a: dims.setdefault(d, torch.export.Dim(d)) for a, d in axes.items()} or None
+        return {a: dims.setdefault(d, to_dim(d, ranges.get(d))) for a, d in axes.items()} or None
 
-    names = prepared.input_names
-    if prepared.kwargs:
-        return {
-            k: spec(n) for k, n in zip(prepared.kwargs, names[len(prepared.args) :], strict=True)
-        }
-    return tuple(spec(n) for n in names)
+    return tuple(spec(n) for n in prepared.input_names)
 
 
-def capture(model, args, kwargs, shapes) -> torch.export.ExportedProgram:
+def to_dim(name: str, bounds=None):
+    """A ``torch.export.Dim`` called ``name``, bounded by ``(min, max)`` (either may be None)
+    or given whole as a ``torch.export.Dim``."""
+    if bounds is not None and not isinstance(bounds, tuple):
+        return bounds
+    low, high = bounds or (None, None)
+    limits = {k: v for k, v in (("min", low), ("max", high)) if v is not None}
+    return torch.export.Dim(name, **limits)
+
+
+class Flat(torch.nn.Module):
+    """The model seen by the exporters: tensors in by position, tensors out, flattened.
+
+    Inputs: one positional parameter per ONNX input (forward's signature says so, which is
+    what ``torch.export`` reads); the trailing ones reach the model as keywords, by name, so a
+    keyword sample binds by name whatever forward's parameter order (the TorchScript exporter
+    would pass them on positionally: transformers 5 then fails with "forward() got multiple
+    values for argument 'use_cache'"). Outputs: the tensors :func:`flatten_outputs` names, so
+    the graph's outputs are exactly the reference's (a ``ModelOutput`` by key, a cache object
+    or ``None`` left out), whichever exporter runs.
+    """
+
+    def __init__(self, model: torch.nn.Module, positional: int = 0, keywords=()):
+        super().__init__()
+        self.model = model
+        keywords = list(keywords)
+        params = [f"input_{i}" for i in range(positional)] + [
+            k if k.isidentifier() else f"input_{positional + i}" for i, k in enumerate(keywords)
+        ]
+
+        def forward(*tensors):
+            named = dict(zip(keywords, tensors[positional:], strict=True))
+            out = self.model(*tensors[:positional], **named)
+            return tuple(t for _, t in flatten_outputs(out))
+
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        forward.__signature__ = inspect.Signature([inspect.Parameter(p, kind) for p in params])
+        self.forward = forward
+        # the wrapper's mode is the model's: the TorchScript exporter restores the mode of the
+        # module it is given, recursively, so a training-mode wrapper would leave the model so
+        self.train(model.training)
+
+
+@contextlib.contextmanager
+def attention_fast_paths_off():
+    """Keep PyTorch's fused attention kernels (``aten::_transformer_encoder_layer_fwd``, the
+    native multi-head attention) out of the traced graph: no exporter translates them.
+    The previous setting is restored afterwards."""
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        yield
+        return
+    before = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(before)
+
+
+def capture(model, args, kwargs, shapes, bounded: dict | None = None):
     """``torch.export.export`` as ``torch.onnx.export`` does it, minus its silent fallback.
 
     torch.onnx (2.13, ``_capture_strategies.TorchExportNonStrictStrategy``) answers a dynamic
     shape constraint violation by applying torch's suggested fix, i.e. it makes the dim static
     without a word. Capturing here lets that error reach the user with the dim and the guard.
+    One fix is applied, openly: a dim the model bounds (BERT's sequence by its position table,
+    wav2vec2's audio by its first convolution) gets the exact range torch suggests, when the
+    user gave that dim no range; ``bounded`` (dim name -> (min, max)) receives it.
     """
     with torch.fx.experimental._config.patch(backed_size_oblivious=True):
-        return torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=shapes, strict=False)
+        try:
+            return torch.export.export(
+                model, args, kwargs=kwargs, dynamic_shapes=shapes, strict=False
+            )
+        except Exception as exc:
+            fixes = suggested_ranges(str(exc))
+            retry = _with_ranges(shapes, fixes) if fixes and bounded is not None else None
+            if retry is None:
+                raise
+            bounded.update(fixes)
+        return torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=retry, strict=False)
+
+
+#: torch.export's "Suggested fixes:" lines, e.g. ``seq = Dim('seq', min=2, max=64)`` (a range;
+#: a fix such as ``batch = 1`` makes the dim static and is not applied)
+_FIX_LINE = re.compile(
+    r"^\s*(?P<name>\w+) = Dim\('\w+'(?:, min=(?P<min>\d+))?(?:, max=(?P<max>\d+))?\)\s*$", re.M
+)
+
+
+_GUARD = re.compile(
+    r"Not all values of (?P<dim>\w+) = (?P<src>\S+) in the specified range satisfy the "
+    r"generated guard (?P<guard>.+?)\.?$",
+    re.M,
+)
+_BOUNDS = (  # (regex over a guard with the dim's source replaced by X, "min" | "max")
+    (re.compile(r"(?<![\w)])(\d+) <= X\b"), "min"),
+    (re.compile(r"\bX <= (\d+)\b"), "max"),
+    (re.compile(r"\bX < (\d+)\b"), "max-1"),
+    (re.compile(r"\bmin\((\d+), X\) == X\b|\bX == min\((\d+), X\)"), "max"),
+)
+
+
+def suggested_ranges(text: str) -> dict[str, tuple[int | None, int | None]]:
+    """Dim name -> (min, max) a constraint violation asks for; {} when a violated dim cannot
+    be saved by a range (it must be static, or the guard is not a bound).
+
+    Read from torch.export's "Suggested fixes:" (``seq = Dim('seq', min=30)``, seen for
+    wav2vec2 2.13) and from the guards themselves (BERT's position table gives no fix, only
+    ``L['input_ids'].size()[1] == min(64, L['input_ids'].size()[1])``).
+    """
+    m = re.search(r"Constraints violated \((?P<dims>[^)]*)\)", text)
+    if not m:
+        return {}
+    bounds: dict[str, list] = {d.strip(): [None, None] for d in m.group("dims").split(",")}
+    for g in _GUARD.finditer(text):
+        if g.group("dim") in bounds:
+            _read_guard(g.group("guard").replace(g.group("src"), "X"), bounds[g.group("dim")])
+    if "Suggested fixes:" in text:
+        for line in text.split("Suggested fixes:", 1)[1].strip().splitlines():
+            f = _FIX_LINE.match(line)
+            if f and f.group("name") in bounds:
+                for i, v in enumerate(f.group("min", "max")):
+                    bounds[f.group("name")][i] = int(v) if v else bounds[f.group("name")][i]
+    if any(low is None and high is None for low, high in bounds.values()):
+        return {}
+    return {d: (low, high) for d, (low, high) in bounds.items()}
+
+
+def _read_guard(guard: str, pair: list) -> None:
+    for pattern, kind in _BOUNDS:
+        for hit in pattern.finditer(guard):
+            value = int(next(v for v in hit.groups() if v))
+            if kind == "min":
+                pair[0] = max(pair[0] or 0, value)
+            else:
+                value -= kind == "max-1"
+                pair[1] = value if pair[1] is None else min(pair[1], value)
+
+
+def _with_ranges(shapes, fixes: dict):
+    """``shapes`` with the named dims replaced by bounded ones; None if a dim was bounded already."""
+    seen: dict[str, object] = {}
+    for spec in shapes or ():
+        for dim in (spec or {}).values():
+            seen[dim.__name__] = dim
+    if not set(fixes) <= set(seen):
+        return None
+    if any(getattr(seen[n], "min", 0) > 1 or getattr(seen[n], "max", 0) < 2**62 for n in fixes):
+        return None  # the user's own range: say so rather than change it
+    new = {n: to_dim(n, fixes[n]) for n in fixes}
+    return tuple(
+        {a: new.get(d.__name__, d) for a, d in spec.items()} if spec else spec for spec in shapes
+    )
 
 
 #: torch's own deprecation notices are about torch internals, not the user's model

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..config import get_settings
 from ..errors import ExportError, TrtMagicError, UsageError, require
-from . import checks, hints, isolate, plan
+from . import checks, hints, isolate, parity, plan
 from .preflight import preflight
 from .result import ExportResult
 from .spec import normalize_axes, parse_dynamic, parse_inputs
@@ -39,6 +39,7 @@ def export_onnx(
     atol: float = 1e-4,
     timeout: float | None = None,
     simplify: str = "auto",
+    allow_frozen: bool = False,
 ) -> ExportResult:
     """Export ``model`` to ONNX at ``path``, check it, and say whether TensorRT will take it.
 
@@ -46,7 +47,8 @@ def export_onnx(
         model: a ``torch.nn.Module``; it is not modified (a CPU copy in eval mode is exported).
         path: the .onnx file (relative to the ``workdir`` setting); written atomically.
         inputs: ``["images:1x3x224x224", "tokens:1x128:int64"]`` in forward's order, or a dict.
-        dynamic: ``["images:0=batch"]`` or ``{"images": {0: "batch"}}``.
+        dynamic: ``["images:0=batch", "ids:1=seq[1:512]"]`` or ``{"images": {0: "batch"}}``;
+            a dim may be ``("seq", 1, 512)`` or a ``torch.export.Dim`` (a bounded range).
         sample: instead of ``inputs``: a tensor, tuple or dict of tensors.
         opset, exporter: default: what the configured image's TensorRT reads (``auto``).
         output_names: names for the flattened outputs ("a,b" or a list).
@@ -55,6 +57,8 @@ def export_onnx(
         rtol, atol: the parity tolerance.
         timeout: seconds before the export is stopped (it then runs in a child process).
         simplify: ``auto``, ``onnxslim``, ``polygraphy``, ``onnxsim`` or ``none``.
+        allow_frozen: accept a TorchScript trace that turned a tensor into a Python value (an
+            ``if`` on a tensor): the file then keeps the sample's branch. Off: an error.
 
     Raises:
         UsageError: bad arguments; ExportError: the export or a check failed (with a hint).
@@ -68,7 +72,8 @@ def export_onnx(
 
     choice = plan.choose(exporter, opset or settings.opset or None, settings.image)
     prepared = _torch.prepare(model, parse_inputs(inputs), sample, submodule)
-    dyn = _dynamic_for(prepared, parse_dynamic(dynamic))
+    ranges: dict = {}
+    dyn = _dynamic_for(prepared, parse_dynamic(dynamic, ranges))
     # the reference forward feeds the parity check; without it, output names come from the
     # export's own forward (a hook) and are set afterwards: no second forward pass
     need_reference = check or any(n not in prepared.input_names for n in dyn)
@@ -77,12 +82,14 @@ def export_onnx(
     dyn = _dynamic_outputs(dyn, prepared, names or [], choice)
     call = _torch.ExportCall("", choice.exporter, choice.opset, prepared.input_names, names, dyn)
     call.external_data = _torch.needs_external_data(_torch.weight_bytes(prepared.model))
+    call.ranges = ranges
     ctx = _Context(
         target, choice, prepared, call, [*prepared.notes, *choice.notes], list(choice.warnings)
     )
     ctx.timings["prepare"] = time.perf_counter() - started
+    ctx.allow_frozen, ctx.image = allow_frozen, settings.image
     expected = dict(zip(names, (t for _, t in reference), strict=True)) if reference else {}
-    result = _export_checked(ctx, expected, check, rtol, atol, timeout)
+    result = _export_any(ctx, exporter == "auto", opset, (expected, check, rtol, atol, timeout))
     _simplify_and_preflight(result, ctx, simplify, timeout)
     result.timings["total"] = time.perf_counter() - started
     return result
@@ -96,6 +103,7 @@ class _Context:
         self.notes, self.warnings = notes, warnings
         self.timings: dict[str, float] = {}
         self.samples: dict[str, tuple[dict, dict]] = {}
+        self.allow_frozen, self.image, self.log = False, "", ""
 
 
 def _dynamic_for(prepared, dyn: dict) -> dict:
@@ -166,6 +174,36 @@ def _dynamic_outputs(dyn: dict, prepared, names: list[str], choice) -> dict:
     return dyn
 
 
+def _export_any(ctx: _Context, auto: bool, opset, checked: tuple) -> ExportResult:
+    """Export with the chosen exporter; with ``auto``, when its file is wrong or unusable (a
+    frozen branch, parity, an opset the TensorRT cannot read) or it failed without a specific
+    diagnosis, try the other exporter. Both failing: the more useful error, naming the other."""
+    notes, warnings = list(ctx.notes), list(ctx.warnings)
+    try:
+        return _export_checked(ctx, *checked)
+    except ExportError as first:
+        if not auto or not getattr(first, "other_exporter", False):
+            raise
+        tried = ctx.call.exporter
+        other = "dynamo" if tried == "torchscript" else "torchscript"
+        alt = plan.choose(other, opset, ctx.image)
+        ctx.choice, ctx.call.exporter, ctx.call.opset = alt, other, alt.opset
+        ctx.notes = [*notes, *alt.notes, f"auto: {tried} failed ({_first_line(first)}); "
+                     f"tried {other}"]  # fmt: skip
+        ctx.warnings = [*warnings, *alt.warnings]
+        try:
+            return _export_checked(ctx, *checked)
+        except ExportError as second:
+            wrong_file = getattr(first, "wrong_file", False)
+            keep, dropped, name = (second, first, tried) if wrong_file else (first, second, other)
+            keep.hint = f"{keep.hint or ''} (auto also tried {name}: {_first_line(dropped)})"
+            raise keep from second
+
+
+def _first_line(error: ExportError) -> str:
+    return error.message.strip().splitlines()[0][:200]
+
+
 def _export_checked(
     ctx: _Context, expected: dict, check: bool, rtol, atol, timeout
 ) -> ExportResult:
@@ -173,19 +211,25 @@ def _export_checked(
     tmpdir = _temp_dir(ctx.target)
     try:
         ctx.call.path = str(tmpdir / ctx.target.name)
-        traced = _run_export(ctx, timeout)
+        info = _run_export(ctx, timeout)
+        traced = info.get("output_names") or []
+        if info.get("frozen") and not ctx.allow_frozen:
+            raise hints.frozen_branch(info["frozen"], ctx.call.exporter)
+        if info.get("frozen"):
+            ctx.warnings.append(str(hints.frozen_branch(info["frozen"], ctx.call.exporter).message))
         t0 = time.perf_counter()
         path = Path(ctx.call.path)
         if ctx.call.external_data:
             checks.ensure_external_data(path)
             ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
         model = _renamed_graph(ctx, path, traced)
+        _check_cap(ctx, checks.opset_of(model))
         model, warns = checks.load_checked(path, check, None if check else model)
         ctx.warnings += warns
         histogram = checks.op_histogram(model)
         inputs, outputs = checks.signature(model)
         _check_dims_dynamic(ctx, inputs)
-        rows = _parity(ctx, expected, histogram, check, rtol, atol)
+        rows = parity.run(ctx, expected, model, check, rtol, atol)
         ctx.timings["check"] = time.perf_counter() - t0
         size = _publish(tmpdir, ctx.target)
     finally:
@@ -196,7 +240,19 @@ def _export_checked(
         parity=rows, sample_shapes={n: tuple(t.shape) for n, t in ctx.prepared.tensors.items()},
         timings=ctx.timings, warnings=ctx.warnings, notes=ctx.notes,
         trt_version=ctx.choice.trt_version, external_data=ctx.call.external_data,
+        dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
     )  # fmt: skip
+
+
+def dim_ranges(ranges: dict) -> dict[str, tuple[int | None, int | None]]:
+    """Dim name -> (min, max) (None: unbounded) from ``(min, max)`` pairs or torch Dims."""
+    out = {}
+    for name, r in ranges.items():
+        low, high = (
+            r if isinstance(r, tuple) else (getattr(r, "min", None), getattr(r, "max", None))
+        )
+        out[name] = tuple(v if isinstance(v, int) and 0 < v < 2**62 else None for v in (low, high))
+    return out
 
 
 def _check_target(target: Path) -> None:
@@ -244,8 +300,16 @@ def _temp_dir(target: Path) -> Path:
         raise hints.unwritable(target, exc.strerror or str(exc)) from None
 
 
-def _run_export(ctx: _Context, timeout: float | None) -> list[str]:
-    """Run the export (stoppable/pinned when needed); return the output names its forward saw."""
+def _check_cap(ctx: _Context, opset: int) -> None:
+    """A file above the target TensorRT's opset cap is never a success."""
+    cap = ctx.choice.cap
+    if opset > cap and opset > ctx.call.opset:  # the exporter wrote above what it was asked
+        image = plan.image_for_opset(opset, ctx.image)
+        raise hints.above_cap(opset, cap, ctx.choice.trt_version, ctx.call.exporter, image)
+
+
+def _run_export(ctx: _Context, timeout: float | None) -> dict:
+    """Run the export (stoppable/pinned when needed); return what ``_torch.torch_export`` saw."""
     from . import _torch
 
     pin = isolate.pinning_plan()
@@ -272,10 +336,18 @@ def _run_export(ctx: _Context, timeout: float | None) -> list[str]:
     except Exception as exc:
         raise _diagnosed(isolate.ErrorRecord.from_exception(exc), context) from exc
     ctx.timings["export"] = time.perf_counter() - t0
+    for dim, (low, high) in (info.get("bounded") or {}).items():
+        ctx.call.ranges[dim] = (low, high)
+        ctx.notes.append(
+            f"dim {dim} bounded to [{low or ''}:{high or ''}] as the model requires (torch.export "
+            f"suggested it); write -d NAME:AXIS={dim}[{low or ''}:{high or ''}] to say so yourself"
+        )
     for text in info["warnings"]:
-        ctx.warnings.append(hints.tracer_warning(text) or text.strip().splitlines()[0][:300])
+        if not hints.tracer_warning(text):  # frozen branches are reported by place instead
+            ctx.warnings.append(text.strip().splitlines()[0][:300])
     ctx.warnings[:] = list(dict.fromkeys(ctx.warnings))
-    return info.get("output_names") or []
+    ctx.log = info.get("log", "")
+    return info
 
 
 def _diagnosed(record: isolate.ErrorRecord, context: dict) -> ExportError:
@@ -291,54 +363,6 @@ def _check_dims_dynamic(ctx: _Context, inputs) -> None:
         for axis, dim in axes.items():
             if sig is not None and axis < len(sig.shape) and isinstance(sig.shape[axis], int):
                 raise hints.dim_not_dynamic(name, axis, dim)
-
-
-def _parity(ctx: _Context, expected: dict, histogram: dict, check: bool, rtol, atol) -> list:
-    if any(op in hints.RANDOM_OPS for op in histogram):
-        if check:
-            raise hints.random_ops(histogram)
-        ctx.warnings.append(hints.random_ops(histogram).message)
-    if not check:
-        return []
-    ctx.samples = _samples(ctx, expected)
-    rows = checks.parity(Path(ctx.call.path), ctx.samples, rtol, atol)
-    failed = [str(r) for r in rows if not r.ok]
-    if failed:
-        raise hints.parity_failed(
-            failed, dynamic=any(not r.ok for r in rows if r.sample != "sample")
-        )
-    return rows
-
-
-def _samples(ctx: _Context, expected: dict) -> dict[str, tuple[dict, dict]]:
-    """The sample, and when axes are dynamic a second one with those dims resized."""
-    from . import _torch
-
-    prepared = ctx.prepared
-    feeds = {n: t.numpy() for n, t in prepared.tensors.items()}
-    samples = {"sample": (feeds, {k: v.numpy() for k, v in expected.items()})}
-    inputs_dyn = {n: d for n, d in ctx.call.dynamic.items() if n in prepared.tensors and d}
-    if not inputs_dyn:
-        return samples
-    grown = _torch.resized(
-        prepared, inputs_dyn, lambda axis, size: size + 1 if axis == 0 else size * 2
-    )
-    args, kwargs = _torch.split(prepared, grown)
-    try:
-        out = _torch.flatten_outputs(_torch.run_model(prepared.model, args, kwargs))
-    except ExportError as exc:
-        ctx.warnings.append(
-            f"second-size parity skipped: PyTorch itself fails there ({exc.message})"
-        )
-        return samples
-    dims = {d: grown[n].shape[a] for n, ax in inputs_dyn.items() for a, d in ax.items()}
-    sizes = ", ".join(f"{d}={v}" for d, v in dims.items())
-    label = f"second sample ({sizes})"
-    samples[label] = (
-        {n: t.numpy() for n, t in grown.items()},
-        {n: t.numpy() for n, (_, t) in zip(expected, out, strict=False)},
-    )
-    return samples
 
 
 def _publish(tmpdir: Path, target: Path) -> int:

@@ -7,6 +7,7 @@ module's names can be used by tests without them).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,28 @@ def op_histogram(model) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+def training_dropouts(model) -> int:
+    """Dropout nodes that run in training mode (``F.dropout(x, training=True)``): their
+    ``training_mode`` input is a constant True: a Constant node (TorchScript) or a weight
+    (dynamo, which also keeps eval-mode Dropout nodes with a False flag)."""
+    import onnx
+
+    consts = {}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].HasField("t"):
+            consts[node.output[0]] = node.attribute[0].t
+    consts.update({i.name: i for i in model.graph.initializer})
+    count = 0
+    for node in _all_nodes(model.graph):
+        if node.op_type != "Dropout" or len(node.input) < 3 or not node.input[2]:
+            continue
+        try:  # a weight-less graph (load_graph_only) cannot tell: not counted
+            count += bool(onnx.numpy_helper.to_array(consts[node.input[2]]).any())
+        except Exception:  # noqa: BLE001, S112
+            continue
+    return count
+
+
 def parity(
     path: Path,
     samples: dict[str, tuple[dict, dict]],
@@ -147,23 +170,32 @@ def parity(
             note = f"onnxruntime failed: {str(exc).strip().splitlines()[0][:240]}"
             rows += [Parity(label, name, None, None, False, note) for name in expected]
             continue
-        for (name, ref), out in zip(expected.items(), got, strict=False):
+        if len(got) != len(expected):
+            note = f"ONNX gives {len(got)} outputs, PyTorch {len(expected)} ({', '.join(expected)})"
+            rows.append(Parity(label, "outputs", None, None, False, note))
+            continue
+        for (name, ref), out in zip(expected.items(), got, strict=True):
             rows.append(compare(label, name, ref, out, rtol, atol))
     return rows
 
 
 def _unloadable(exc: Exception) -> ExportError:
     """Explain an exported file that onnxruntime refuses to load (nothing is written)."""
-    first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    whole = str(exc).strip()
+    first = whole.splitlines()[0][:600] if whole else type(exc).__name__
     hint = "export with --exporter torchscript, or check the operator named above at this opset"
-    if "attribute" in first.lower() or "opset" in first.lower():
+    if re.search(r"attribute|opset|invalid model|num_outputs", whole, re.I):
         # seen: dynamo at opset 17 keeps ReduceMean's opset-18 attribute noop_with_empty_axes
         hint = (
             "the dynamo exporter writes opset 18+ and its conversion down to a lower opset left an "
             "operator from a newer opset; use --exporter torchscript for this opset, or --opset 18 "
             "with a TensorRT image that reads it"
         )
-    return ExportError(f"onnxruntime cannot load the exported graph: {first}", hint=hint)
+    error = ExportError(
+        f"onnxruntime cannot load the exported graph: {first}", hint=hint, detail=whole
+    )
+    error.other_exporter, error.wrong_file = True, False
+    return error
 
 
 def compare(label: str, name: str, ref, out, rtol: float, atol: float) -> Parity:
@@ -188,7 +220,6 @@ def rename_dims(model, dynamic: dict[str, dict[int, str]]) -> dict[str, str]:
     Renames whole tokens inside expressions too (``2*s77`` -> ``2*batch``) across inputs,
     outputs and value_info, in ``model``. Returns the renaming applied (empty: nothing to do).
     """
-    import re
 
     graph_inputs = {v.name: v for v in model.graph.input}
     mapping: dict[str, str] = {}

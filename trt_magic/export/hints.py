@@ -131,8 +131,11 @@ def unwritable(path, reason: str) -> ExportError:
     )
 
 
-def random_ops(histogram: dict[str, int]) -> ExportError:
-    found = ", ".join(f"{op} x{n}" for op, n in histogram.items() if op in RANDOM_OPS)
+def random_ops(histogram: dict[str, int], dropouts: int = 0) -> ExportError:
+    found = ", ".join(
+        [f"{op} x{n}" for op, n in histogram.items() if op in RANDOM_OPS]
+        + ([f"Dropout in training mode x{dropouts}"] if dropouts else [])
+    )
     return ExportError(
         f"the graph draws random numbers ({found}): its outputs change on every run, so it "
         "cannot match PyTorch and TensorRT will not build it the way you expect",
@@ -157,8 +160,10 @@ def parity_failed(failures: list[str], dynamic: bool) -> ExportError:
             "(a constant in reshape/view, a fixed-size tensor); use -1 or x.shape[...] in the "
             "model, or drop that -d axis"
         )
-    return ExportError(
-        "the ONNX model does not compute what PyTorch does:\n" + "\n".join(failures), hint=hint
+    return _retry(
+        ExportError(
+            "the ONNX model does not compute what PyTorch does:\n" + "\n".join(failures), hint=hint
+        )
     )
 
 
@@ -193,10 +198,13 @@ def diagnose(text: str, ctx: dict) -> ExportError:
             return error
     last = next((ln for ln in reversed(text.strip().splitlines()) if ln.strip()), text)
     other = "dynamo" if ctx.get("exporter") == "torchscript" else "torchscript"
-    return ExportError(
-        f"torch.onnx.export ({ctx.get('exporter')}) failed: {last.strip()[:300]}",
-        hint=f"try the other exporter: --exporter {other}",
-        detail=text,
+    return _retry(
+        ExportError(
+            f"torch.onnx.export ({ctx.get('exporter')}) failed: {last.strip()[:300]}",
+            hint=f"try the other exporter: --exporter {other}",
+            detail=text,
+        ),
+        wrong_file=False,
     )
 
 
@@ -310,3 +318,59 @@ def tracer_warning(text: str) -> str | None:
             "parity, or use torch.where / --exporter dynamo"
         )
     return None
+
+
+def _retry(error: ExportError, wrong_file: bool = True) -> ExportError:
+    """Mark an error the other exporter may not have (``auto`` then tries it)."""
+    error.other_exporter, error.wrong_file = True, wrong_file
+    return error
+
+
+def structure_changed(label: str, count: int, names: list[str], expected: list[str]) -> ExportError:
+    return ExportError(
+        f"forward returns {len(names)} output tensor(s) at the {label} but {count} at the sample "
+        f"({', '.join(names[:6])} vs {', '.join(expected[:6])}): an ONNX graph has a fixed "
+        "number of outputs, so the file cannot be right at both sizes",
+        hint="return a fixed number of tensors (stack a list whose length follows the input "
+        "into one tensor), or drop the -d axis that changes the count",
+    )
+
+
+def frozen_branch(places: list[str], exporter: str) -> ExportError:
+    where = "; ".join(_short_place(p) for p in places[:3])
+    more = f" (+{len(places) - 3} more)" if len(places) > 3 else ""
+    return _retry(
+        ExportError(
+            f"the {exporter} trace turned a tensor into a Python value at {where}{more}: the file "
+            "keeps the branch or number the sample gave there, whatever the input",
+            hint="--exporter dynamo (it keeps size branches correct and refuses value branches), or "
+            "use torch.where in forward; accept the frozen branch with --allow-frozen "
+            "(allow_frozen=True) if that branch is the only one your inputs take",
+        )
+    )
+
+
+def _short_place(place: str) -> str:
+    path, _, rest = place.partition(":")
+    parts = path.split("/")
+    short = "/".join(parts[-2:]) if "site-packages" in path else parts[-1]
+    return f"{short}:{rest}"
+
+
+def above_cap(
+    opset: int, cap: int, trt: str | None, exporter: str, image: str | None
+) -> ExportError:
+    who = f"TensorRT {trt}" if trt else "the configured TensorRT"
+    fix = (
+        f"{image}, which reads opset {opset},"
+        if image
+        else (f"a TensorRT image that reads opset {opset}")
+    )
+    return _retry(
+        ExportError(
+            f"the {exporter} exporter wrote an opset-{opset} file; {who} reads ONNX up to opset "
+            f"{cap}, so trtexec would refuse it (nothing was written)",
+            hint=f"use {fix} or --exporter torchscript --opset {cap}",
+        ),
+        wrong_file=False,
+    )

@@ -72,3 +72,23 @@ def _auto(target: int, trt, cap: int, opset, plan: Plan) -> str:
         f"{DYNAMO_MIN_OPSET}"
     )
     return "torchscript"
+
+
+def image_for_opset(opset: int, image: str) -> str | None:
+    """What to configure to read ``opset``: an image from the NGC tag table when one is known to
+    fit (its registry prefix kept), else the oldest TensorRT release that reads it (from
+    ``tensorrt.MAX_OPSET``); None when no known release does."""
+    table = tensorrt._tag_table()
+    fits = [
+        (tensorrt.parse_version(v) or (0, 0), tag)
+        for tag, v in table.items()
+        if tensorrt.max_opset(v) >= opset
+    ]
+    if fits:
+        repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+        return f"%config TrtMagic.image = '{repo}:{min(fits)[1]}'"
+    releases = sorted(v for v, cap in tensorrt.MAX_OPSET.items() if cap >= opset)
+    if not releases:
+        return None
+    major, minor = releases[0]
+    return f"an image with TensorRT {major}.{minor} or newer (%config TrtMagic.image = ...)"

@@ -31,6 +31,10 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)  # the choices made, and why
     trt_version: str | None = None
     external_data: bool = False
+    #: dynamic dim name -> (min, max) it may take (None: unbounded); the profile editor's range
+    dim_ranges: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    #: what the exporter printed and logged (progress lines, W-lines), kept off the cell
+    log: str = field(default="", repr=False)
 
     @property
     def ok(self) -> bool:

@@ -21,7 +21,9 @@ DTYPES = {
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _INPUT_RE = re.compile(rf"^(?P<name>{_NAME}):(?P<shape>[0-9x,*]+)(?::(?P<dtype>\w+))?$")
-_AXIS_RE = re.compile(r"^(?P<axis>-?\d+)(?:=(?P<dim>[A-Za-z_][A-Za-z0-9_]*))?$")
+_AXIS_RE = re.compile(
+    r"^(?P<axis>-?\d+)(?:=(?P<dim>[A-Za-z_][A-Za-z0-9_]*)?(?:\[(?P<min>\d*):(?P<max>\d*)\])?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -76,45 +78,102 @@ def _is_shape_dtype(value) -> bool:
     return len(value) == 2 and isinstance(value[1], str) and not isinstance(value[0], int)
 
 
-def parse_dynamic_spec(text: str) -> tuple[str, dict[int, str]]:
-    """``TOKENS:0=batch,1=seq`` -> ``("TOKENS", {0: "batch", 1: "seq"})``.
+def parse_dynamic_spec(text: str, ranges: dict | None = None) -> tuple[str, dict[int, str]]:
+    """``TOKENS:0=batch,1=seq[1:512]`` -> ``("TOKENS", {0: "batch", 1: "seq"})``.
 
-    An axis without ``=DIM`` gets the name ``<input>_<axis>``.
+    An axis without ``=DIM`` gets the name ``<input>_<axis>``. ``[MIN:MAX]`` (either may be
+    left out) bounds the dim; the bounds go into ``ranges`` (dim name -> (min, max)).
     """
-    name, sep, axes = text.strip().rpartition(":")
+    name, sep, axes = _split_name(text.strip())
     if not sep or not name or not axes:
         raise UsageError(
-            f"-d {text!r} is not NAME:AXIS[=DIM][,AXIS[=DIM]...]",
-            hint="e.g. -d images:0=batch or -d tokens:0=batch,1=seq",
+            f"-d {text!r} is not NAME:AXIS[=DIM[MIN:MAX]][,AXIS[=DIM]...]",
+            hint="e.g. -d images:0=batch or -d tokens:0=batch,1=seq[1:512]",
         )
     dims: dict[int, str] = {}
-    for part in axes.split(","):
+    for part in _split_top(axes):
         m = _AXIS_RE.match(part.strip())
         if not m:
-            raise UsageError(f"-d {text!r}: {part!r} is not AXIS or AXIS=DIM (e.g. 0=batch)")
+            raise UsageError(
+                f"-d {text!r}: {part!r} is not AXIS, AXIS=DIM or AXIS=DIM[MIN:MAX]",
+                hint="e.g. 0=batch or 1=seq[1:512]",
+            )
         axis = int(m.group("axis"))
         dims[axis] = m.group("dim") or f"{name}_{axis}"
+        if m.group("min") or m.group("max"):
+            low, high = (int(v) if v else None for v in (m.group("min"), m.group("max")))
+            _add_range(ranges, dims[axis], (low, high), text)
     return name, dims
 
 
+def _split_name(text: str) -> tuple[str, str, str]:
+    """Split at the last ``:`` outside ``[...]`` (input names may hold ``:``, ranges do)."""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {"]": 1, "[": -1}.get(text[i], 0)
+        if text[i] == ":" and depth == 0:
+            return text[:i], ":", text[i + 1 :]
+    return "", "", text
+
+
+def _split_top(axes: str) -> list[str]:
+    return re.split(r",(?![^\[]*\])", axes)
+
+
+def _add_range(ranges: dict | None, dim: str, bounds: tuple, where) -> None:
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise UsageError(f"-d {where}: {dim} range [{low}:{high}] is empty (min > max)")
+    if ranges is None:
+        return
+    if ranges.get(dim, bounds) != bounds:
+        raise UsageError(f"{dim} has two ranges: {ranges[dim]} and {bounds}")
+    ranges[dim] = bounds
+
+
 def parse_dynamic(
-    specs: Iterable[str] | Mapping[str, Mapping[int, str] | Iterable[int]] | None,
+    specs: Iterable[str] | Mapping | None, ranges: dict | None = None
 ) -> dict[str, dict[int, str]]:
-    """Merge ``-d`` specs (strings) or a mapping ``{name: {axis: dim}}`` / ``{name: [axes]}``."""
+    """Merge ``-d`` specs (strings) or a mapping ``{name: {axis: dim}}`` / ``{name: [axes]}``.
+
+    A dim may carry a range: ``"seq[1:512]"`` in a string, ``("seq", 1, 512)`` or a
+    ``torch.export.Dim`` in a mapping; ranges (dim name -> (min, max), or the Dim itself) go
+    into ``ranges`` when given.
+    """
     if not specs:
         return {}
     out: dict[str, dict[int, str]] = {}
     if isinstance(specs, Mapping):
         for name, axes in specs.items():
             items = axes.items() if isinstance(axes, Mapping) else ((a, None) for a in axes)
-            out[name] = {int(a): (d or f"{name}_{a}") for a, d in items}
+            out[name] = {int(a): _dim(name, a, d, ranges) for a, d in items}
         return out
     if isinstance(specs, str):
         specs = [specs]
     for text in specs:
-        name, dims = parse_dynamic_spec(text)
+        name, dims = parse_dynamic_spec(text, ranges)
         out.setdefault(name, {}).update(dims)
     return out
+
+
+def _dim(name: str, axis, dim, ranges: dict | None) -> str:
+    """One API dim: None, ``"seq"``, ``("seq", min, max)`` or a ``torch.export.Dim``."""
+    if dim is None:
+        return f"{name}_{axis}"
+    if isinstance(dim, str):
+        return dim
+    if isinstance(dim, tuple) and len(dim) == 3 and isinstance(dim[0], str):
+        _add_range(ranges, dim[0], (dim[1], dim[2]), f"{name}:{axis}")
+        return dim[0]
+    dim_name = getattr(dim, "__name__", None)  # torch.export.Dim (a class named after the dim)
+    if isinstance(dim_name, str) and hasattr(dim, "min") and hasattr(dim, "max"):
+        if ranges is not None:
+            ranges[dim_name] = dim
+        return dim_name
+    raise UsageError(
+        f"dynamic {name}:{axis}: {dim!r} is not a dim",
+        hint='give a name ("seq"), a range ("seq", 1, 512) or a torch.export.Dim',
+    )
 
 
 def normalize_axes(dynamic: dict[str, dict[int, str]], ranks: Mapping[str, int]) -> None:
