@@ -160,10 +160,8 @@ def parity_failed(failures: list[str], dynamic: bool) -> ExportError:
             "(a constant in reshape/view, a fixed-size tensor); use -1 or x.shape[...] in the "
             "model, or drop that -d axis"
         )
-    return _retry(
-        ExportError(
-            "the ONNX model does not compute what PyTorch does:\n" + "\n".join(failures), hint=hint
-        )
+    return ExportError(
+        "the ONNX model does not compute what PyTorch does:\n" + "\n".join(failures), hint=hint
     )
 
 
