@@ -21,7 +21,8 @@ VALUES = {
 
 def test_every_trait_is_documented_and_tested():
     traits = config.Settings.class_trait_names(config=True)
-    assert sorted(traits) == sorted(config.ENV_VARS) == sorted(VALUES)
+    assert sorted(traits) == sorted(config.ENV_VARS) == sorted(VALUES) == sorted(config.CHECKS)
+    assert sorted(BAD_ENV) == sorted(traits)  # every variable has a value it must refuse
     for name in traits:
         assert config.Settings.class_traits()[name].help, name
 

@@ -89,6 +89,10 @@ def _check_log_lines(value: int) -> int:
     return value
 
 
+def _as_is(value):
+    return value
+
+
 #: setting -> (check returning the value to use or raising ValueError, an example for hints)
 CHECKS = {
     "image": (_check_image, "nvcr.io/nvidia/tensorrt:24.05-py3"),
@@ -114,7 +118,7 @@ def env_setting(name: str, fallback: str | int) -> str | int:
     if raw is None or raw.strip() == "":
         return fallback
     raw = raw.strip()
-    check, example = CHECKS[name]
+    check, example = CHECKS.get(name, (_as_is, "..."))
     hint = f"unset {var} or set it to e.g. {example}"
     if isinstance(fallback, int):
         try:
@@ -131,7 +135,7 @@ def env_setting(name: str, fallback: str | int) -> str | int:
 
 def check_setting(name: str, value):
     """Check a value given by ``%config`` or assignment (ConfigError naming the setting)."""
-    check, example = CHECKS[name]
+    check, example = CHECKS.get(name, (_as_is, "..."))
     try:
         return check(value)
     except ValueError as exc:
