@@ -163,3 +163,26 @@ def test_names_only_layer_info_cannot_pair_by_signature():
 )
 def test_shape_profile_of(name, profile):
     assert shape_profile_of(name) == profile
+
+
+def test_layer_diff_first_io_signatures_match_trex():
+    from trt_magic.results import layer_diff
+
+    rec = PAIRS["RTX-3090 tf resnet50 fp16 vs qat"]  # the pair where the two modes differ
+    a, b = load_run(DATA / rec["a"]), load_run(DATA / rec["b"])
+    exact = layer_diff(a, b, match="signature")
+    first = layer_diff(a, b, match="signature", exact=False)
+    paired = [(r.name_a, r.name_b) for r in first.table.itertuples() if r.name_a and r.name_b]
+    trex = {(x, y) for x, y in rec["first_io"] if x and y}
+    assert trex <= set(paired) and len(trex) == 57
+    assert (
+        first.table["name_b"].notna().sum()
+        > exact.table["name_b"][exact.table["name_a"].notna()].notna().sum()
+    )
+
+
+def test_load_run_chooses_the_shape_profile():
+    run = load_run(DATA / "trex/A100-fp16/resnet.onnx.engine", shape_profile=0)
+    assert run.layers.attrs["shape_profile"] == 0
+    with pytest.raises(UsageError, match="no optimization profile 3"):
+        load_run(DATA / "trex/A100-fp16/resnet.onnx.engine", shape_profile=3).layers_for(3)

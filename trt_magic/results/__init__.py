@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from .run import Recorded, Run
 
-__all__ = ["Comparison", "Recorded", "Run", "compare", "load_run", "why_not_faster"]
+__all__ = ["Comparison", "Recorded", "Run", "compare", "layer_diff", "load_run", "why_not_faster"]
 
 _LAZY = {"load_run": ".load", "compare": ".comparison", "Comparison": ".comparison",
-         "why_not_faster": ".quantization"}  # fmt: skip
+         "layer_diff": ".comparison", "why_not_faster": ".quantization"}  # fmt: skip
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .comparison import Comparison, compare
+    from .comparison import Comparison, compare, layer_diff
     from .load import load_run
     from .quantization import why_not_faster
 

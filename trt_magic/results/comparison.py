@@ -136,6 +136,7 @@ def layer_diff(
     b: str = "b",
     tolerance: float = 0.05,
     match: str = "auto",
+    exact: bool = True,
 ) -> LayerDiff:
     """Pair two runs' layers and say which moved: time (by more than ``tolerance``, relative),
     tactic, precision, fusion; layers with no partner stay listed as ``only in a``/``only in b``.
@@ -143,6 +144,8 @@ def layer_diff(
     ``match``: "name", "signature" (layer type and shapes, TREx's rule: works across two exports
     of one network, two precisions, two TensorRT versions or GPUs) or "auto" (names when they
     pair at least as many layers, else signatures; ``LayerDiff.match_note`` says which).
+    ``exact=False`` builds signatures from the first input and output only (TREx's
+    ``exact_matching=False``).
     """
     import numpy as np
     import pandas as pd
@@ -150,7 +153,7 @@ def layer_diff(
     from .layer_match import match_layers
 
     fa, fb = run_a.layers, run_b.layers
-    matching = match_layers(_entries(run_a, fa), _entries(run_b, fb), match)
+    matching = match_layers(_entries(run_a, fa), _entries(run_b, fb), match, exact)
     ia = np.array([-1 if i is None else i for i, _ in matching.pairs], dtype="int64")
     ib = np.array([-1 if j is None else j for _, j in matching.pairs], dtype="int64")
     cols = ["name", "type", "precision", "tactic", "time_ms"]
@@ -181,7 +184,7 @@ def layer_diff(
         "_abs", ascending=False, na_position="last", kind="stable"
     )
     order = ["name", "type", "precision_a", "precision_b", "time_ms_a", "time_ms_b", "delta_ms",
-             "ratio", "change", "precision_changed", "name_b", "tactic_a", "tactic_b",
+             "ratio", "change", "precision_changed", "name_a", "name_b", "tactic_a", "tactic_b",
              "tactic_changed", "fusion_changed", "order"]  # fmt: skip
     return LayerDiff(a, b, t[order].reset_index(drop=True), matching.method, matching.note)
 
@@ -227,13 +230,18 @@ class Comparison:
         return self.names.index(which)
 
     def layer_diff(
-        self, a: int | str = 0, b: int | str = 1, tolerance: float = 0.05, match: str = "auto"
+        self,
+        a: int | str = 0,
+        b: int | str = 1,
+        tolerance: float = 0.05,
+        match: str = "auto",
+        exact: bool = True,
     ) -> LayerDiff:
         """Which layers got faster or slower from run ``a`` to run ``b``, which changed precision,
         tactic or fusion. ``match``: "auto", "name" or "signature" (see ``layer_diff``)."""
         i, j = self._index(a), self._index(b)
         return layer_diff(
-            self.runs[i], self.runs[j], self.names[i], self.names[j], tolerance, match
+            self.runs[i], self.runs[j], self.names[i], self.names[j], tolerance, match, exact
         )
 
     def why_not_faster(self, quantized: int | str = -1, baseline: int | str = 0):

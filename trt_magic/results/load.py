@@ -114,6 +114,7 @@ def load_run(
     profile_metadata: str | Path | None = None,
     device_metadata: str | Path | None = None,
     engine: str | Path | None = None,
+    shape_profile: int | None = None,
 ) -> Run:
     """Open trtexec results on disk as a Run.
 
@@ -122,6 +123,8 @@ def load_run(
             ``.timing.json`` and TREx's ``.build.metadata.json``, ``.profile.metadata.json``,
             ``.metadata.json`` are looked for; a folder or any one of those files also works.
         log, profile, layer_info, times, ...: explicit paths (they win over what ``prefix`` found).
+        shape_profile: the optimization profile ``run.layers`` shows for an engine built with
+            several (default: the profiled one, else 0; see ``Run.layers_for``).
 
     Raises:
         ResultError: no result file was found, or an explicit path does not exist.
@@ -150,7 +153,7 @@ def load_run(
             hint="pass the prefix the files share (e.g. 'out/model' for out/model.log, "
             "out/model.profile.json, out/model.graph.json) or explicit log=/profile=/layer_info= paths",
         )
-    run = Run(files=files, backend="files", status="loaded")
+    run = Run(files=files, backend="files", status="loaded", shape_profile=shape_profile)
     run.command = list(run.log.command)
     run.recorded = _shipped_recording(files)
     return run
