@@ -30,10 +30,14 @@ class SweepHandle:
         self.scheduler = scheduler
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        # set by the sweep's thread as its last act. Waiting uses this event, never
+        # Thread.join: in CPython 3.11 a Ctrl-C that interrupts join() marks the thread stopped
+        # while it still runs, so a sweep would "end" with its builds still going.
+        self._finished = threading.Event()
 
     @property
     def done(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
+        return self._finished.is_set()
 
     def cancel(self) -> None:
         """Stop the sweep: running containers are stopped, queued variants are cancelled."""
@@ -59,6 +63,8 @@ class SweepHandle:
                     sched.run()
             except BaseException as exc:  # reported by wait()
                 self.error = exc
+            finally:
+                self._finished.set()
 
         self._thread = threading.Thread(target=body, name="trt_magic sweep", daemon=True)
         self._thread.start()
@@ -66,7 +72,7 @@ class SweepHandle:
     def wait(self, timeout: float | None = None) -> SweepResult:
         """Block until the sweep ends (or ``timeout`` seconds); return the result."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._finished.wait(timeout)
         if self.error is not None:
             raise self.error
         return self.result
@@ -179,23 +185,23 @@ def sweep(onnx: str | Path, *, display: bool = True, **options: Any) -> SweepRes
         view.start()
     try:
         while not handle.done:
-            handle._thread.join(0.3)
+            handle._finished.wait(0.3)
             if view is not None:
                 view.refresh()
     except KeyboardInterrupt:  # Ctrl-C / the notebook's stop button: stop every container
         handle.cancel()
-        _join_despite_interrupts(handle._thread)
+        _wait_despite_interrupts(handle._finished)
     if view is not None:
         view.finish()
     return handle.wait()
 
 
-def _join_despite_interrupts(thread) -> None:
-    """Wait for the sweep's thread (every worker stopped, every row final), even through more
+def _wait_despite_interrupts(finished: threading.Event) -> None:
+    """Wait for the sweep's end (every worker stopped, every row final), even through more
     Ctrl-Cs: returning earlier would leave builds running behind the user's back."""
-    while thread.is_alive():
+    while not finished.is_set():
         try:
-            thread.join()
+            finished.wait(0.5)
         except KeyboardInterrupt:
             continue
 
