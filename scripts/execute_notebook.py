@@ -1,6 +1,6 @@
 """Execute notebooks headless with nbclient and save the executed copies.
 
-Usage: python scripts/execute_notebook.py NOTEBOOK... [--out DIR] [--timeout S]
+Usage: python scripts/execute_notebook.py NOTEBOOK... [--out DIR] [--timeout S] [--html]
 
 A cell tagged ``raises-exception`` may fail (the lessons show errors on purpose); any other cell
 error stops the run, prints the failing cell, and exits non-zero. The executed copy is written
@@ -48,8 +48,10 @@ def execute(
 
     nb = nbformat.read(path, as_version=4)
     folder = Path(cwd) if cwd is not None else path.parent
+    km = _ipc_kernel_manager()
     client = NotebookClient(
         nb,
+        km=km,
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(folder)}},
@@ -60,6 +62,8 @@ def execute(
     try:
         client.execute(env=kernel_env)
     finally:
+        if km is not None and km.has_kernel:
+            km.shutdown_kernel()  # ours, not nbclient's: stop it (and remove its sockets)
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / path.name
         nbformat.write(nb, out)
@@ -76,11 +80,50 @@ def trust(path: Path) -> None:
     NotebookNotary().sign(nbformat.read(path, as_version=4))
 
 
+def _ipc_kernel_manager():
+    """A kernel on local IPC sockets in Jupyter's runtime folder (POSIX), else None (TCP).
+
+    Over TCP ipykernel warns that it "is running over TCP without encryption" in every run.
+    """
+    if os.name != "posix":
+        return None
+    import uuid
+
+    from jupyter_client.manager import KernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    Path(jupyter_runtime_dir()).mkdir(parents=True, exist_ok=True)
+    ip = os.path.join(jupyter_runtime_dir(), f"trt-magic-ipc-{uuid.uuid4().hex[:8]}")
+    return KernelManager(kernel_name="python3", transport="ipc", ip=ip)
+
+
+def export_html(path: Path, out: Path) -> Path:
+    """Write the notebook at ``path`` as one HTML file that renders offline, with no kernel.
+
+    Widgets render from the notebook's saved state by the vendored @jupyter-widgets/html-manager
+    (``trt_magic/data/widgets_embed/``, inlined: nbconvert would fetch it from a CDN); the engine
+    graph and the reports are in the outputs already.
+    """
+    import base64
+    from importlib import resources
+
+    from nbconvert import HTMLExporter
+
+    embed = resources.files("trt_magic").joinpath("data", "widgets_embed", "embed.js")
+    url = "data:text/javascript;base64," + base64.b64encode(embed.read_bytes()).decode("ascii")
+    body, _ = HTMLExporter(widget_renderer_url=url).from_filename(str(path))
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("notebooks/executed"))
     parser.add_argument("--timeout", type=int, default=900)
+    parser.add_argument(
+        "--html", action="store_true", help="also write NAME.html beside it (opens offline)"
+    )
     args = parser.parse_args(argv)
     from nbclient.exceptions import CellExecutionError
 
@@ -93,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        if args.html:
+            html = export_html(args.out / nb.name, args.out / (nb.stem + ".html"))
+            print(f"offline HTML copy -> {html}")
     return 0
 
 

@@ -13,6 +13,7 @@ fi
 if [ "${1:-}" = "--lab" ]; then
   exec "${lab[@]}" notebooks/01_quickstart.ipynb
 fi
-.venv/bin/python scripts/execute_notebook.py notebooks/01_quickstart.ipynb
+.venv/bin/python scripts/execute_notebook.py notebooks/01_quickstart.ipynb --html
 echo "quickstart: done. Open the executed notebook with:"
 echo "  ${lab[*]} notebooks/executed/01_quickstart.ipynb"
+echo "or, with no kernel, notebooks/executed/01_quickstart.html in any browser (works offline)"

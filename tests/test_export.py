@@ -4,6 +4,7 @@ writes, external data, submodules, pinning and timeouts."""
 from __future__ import annotations
 
 import copy
+import html
 
 import onnx
 import pytest
@@ -252,6 +253,10 @@ def test_simplify_runs_or_says_why(tmp_path):
     assert [str(a) for a in r.simplify.attempts] == ["onnxslim: ok"]
     assert not any("not simplified" in w for w in r.warnings)
     assert r.path.is_file() and r.inputs[0].shape[0] == "batch"
+    # the export's table and text say it in one line, not with the SimplifyResult repr
+    assert "SimplifyResult(" not in repr(r) + r._repr_html_()
+    assert "onnxslim: " in r.simplify.summary()
+    assert html.escape(r.simplify.summary()) in r._repr_html_()
 
 
 def test_simplify_failure_keeps_the_export(tmp_path, monkeypatch):

@@ -108,5 +108,8 @@ def _size(n: int) -> str:
 
 
 def _one_line(obj) -> str:
+    summary = getattr(obj, "summary", None)  # SimplifyResult.summary(): not its repr
+    if callable(summary):
+        return str(summary())
     text = repr(obj).strip().splitlines()
     return text[0] if text else ""
