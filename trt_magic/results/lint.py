@@ -71,7 +71,7 @@ def _reformat(raw: dict, engine_low: set[str]) -> Finding | None:
         return _qdq(raw, src, dst)
     if src and dst and src != dst:
         try_ = ("keep neighbouring layers in one precision: add Q/DQ around the float operations"
-                if "INT8" in (src, dst) else
+                if {src, dst} & QUANTIZED else
                 "find which neighbour wants the other precision (layer precision constraints, "
                 "--stronglyTyped casts, or --inputIOFormats/--outputIOFormats for I/O)")  # fmt: skip
         return Finding(raw.get("Name", ""), "reformat_converts_type", "warning",
@@ -88,8 +88,8 @@ def _reformat(raw: dict, engine_low: set[str]) -> Finding | None:
 
 
 def _qdq(raw: dict, src: str | None, dst: str | None) -> Finding:
-    role = "Quantize" if dst == "INT8" and src != "INT8" else (
-        "Dequantize" if src == "INT8" and dst != "INT8" else "Re-quantize")  # fmt: skip
+    role = "Quantize" if dst in QUANTIZED and src not in QUANTIZED else (
+        "Dequantize" if src in QUANTIZED and dst not in QUANTIZED else "Re-quantize")  # fmt: skip
     return Finding(raw.get("Name", ""), "qdq_unfused", "warning",
                    f"an unfused {role} node runs as its own kernel ({src} -> {dst}); Q/DQ should "
                    "fuse into the neighbouring convolution or GEMM",
@@ -126,7 +126,7 @@ def _conv_rules(raw: dict, kind: str | None) -> list[Finding]:
                              "few input channels (< 32) may rule Tensor Cores out" if small else
                              "Tensor Cores accelerate large convolutions: check shapes and alignment",
                              detail=tactic))  # fmt: skip
-    if src == "INT8" and dst not in (None, "INT8"):
+    if src in QUANTIZED and dst is not None and dst not in QUANTIZED:
         found.append(Finding(name, "int8_conv_float_output", "info",
                              f"a quantized convolution writes {dst}: more bytes for the next layer",
                              "add quantization after the convolution (a Q/DQ on its output)"))  # fmt: skip
@@ -201,7 +201,7 @@ def lint_layers(
             here.append(_reformat(raw, low))
         elif kind == "Scale":
             src, dst = _dtype(_first(raw, "Inputs")), _dtype(_first(raw, "Outputs"))
-            if (src == "INT8") != (dst == "INT8"):
+            if (src in QUANTIZED) != (dst in QUANTIZED):  # TREx's QDQLinter (Int8 only)
                 here.append(_qdq(raw, src, dst))
         here += [_compute_in_fp32(raw, kind, low), *_conv_rules(raw, kind),
                  _slice_converts(raw, kind), _slow_low_arithmetic(raw, kind, percent)]  # fmt: skip
