@@ -167,3 +167,13 @@ def test_shipped_recordings_loaded_by_path_stay_recorded():
     assert run.recorded is not None and run.recorded.recording == "trex-a100-qat"
     assert run.summary["source"] == "recorded (trex-a100-qat)"
     assert "A recording, not a run of yours" in run._repr_html_()
+
+
+def test_recorded_runs_are_named_recorded_in_tables(model):
+    fp32 = replay(f"--onnx={model.name} --exportProfile=p.json")
+    fp16 = replay(f"--onnx={model.name} --fp16 --exportProfile=p.json")
+    assert fp16.title() == "trex-a100-fp16 (recorded)"
+    assert list(compare(fp32, fp16).table.index) == [
+        "trex-a100-fp32 (recorded)",
+        "trex-a100-fp16 (recorded)",
+    ]

@@ -371,8 +371,14 @@ class Run:
         """A short name for the run: the model or engine file, else the first flag.
 
         Runs loaded from files are named by folder and shared prefix
-        (``A100-fp16/resnet.onnx.engine``), so two engines of one model stay apart.
+        (``A100-fp16/resnet.onnx.engine``), so two engines of one model stay apart. A recorded
+        run is named by its recording and says so (``trex-a100-fp16 (recorded)``).
         """
+        if self.recorded is not None:
+            return f"{self.recorded.recording or self._file_title()} (recorded)"
+        return self._file_title()
+
+    def _file_title(self) -> str:
         for kind in ("onnx", "engine", "layer_info", "profile", "profile_metadata", "log"):
             if kind in self.files:
                 path = Path(self.files[kind])
