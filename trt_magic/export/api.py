@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..config import get_settings
 from ..errors import ExportError, TrtMagicError, UsageError, require
-from . import checks, hints, isolate, parity, plan
+from . import checks, external, hints, isolate, parity, plan
 from .preflight import preflight
 from .result import ExportResult
 from .spec import normalize_axes, parse_dynamic, parse_inputs
@@ -40,6 +40,7 @@ def export_onnx(
     timeout: float | None = None,
     simplify: str = "auto",
     allow_frozen: bool = False,
+    external_data: bool | None = None,
 ) -> ExportResult:
     """Export ``model`` to ONNX at ``path``, check it, and say whether TensorRT will take it.
 
@@ -59,6 +60,8 @@ def export_onnx(
         simplify: ``auto``, ``onnxslim``, ``polygraphy``, ``onnxsim`` or ``none``.
         allow_frozen: accept a TorchScript trace that turned a tensor into a Python value (an
             ``if`` on a tensor): the file then keeps the sample's branch. Off: an error.
+        external_data: store the weights in ``<name>.onnx.data`` beside the model (one file,
+            written with it); default (None): when they pass what one ONNX file holds (2 GB).
 
     Raises:
         UsageError: bad arguments; ExportError: the export or a check failed (with a hint).
@@ -67,6 +70,7 @@ def export_onnx(
     settings = get_settings()
     target = settings.resolve_path(path)
     _check_target(target)  # before any model work: a bad path fails in milliseconds
+    external.check_free(target)  # its data file name must not hold another model's weights
     require("torch", "export", "ONNX export")
     from . import _torch
 
@@ -81,7 +85,9 @@ def export_onnx(
     names = _output_names(output_names, reference)
     dyn = _dynamic_outputs(dyn, prepared, names or [], choice)
     call = _torch.ExportCall("", choice.exporter, choice.opset, prepared.input_names, names, dyn)
-    call.external_data = _torch.needs_external_data(_torch.weight_bytes(prepared.model))
+    call.external_data = external.decide(
+        _torch.needs_external_data(_torch.weight_bytes(prepared.model)), external_data
+    )
     call.ranges = ranges
     ctx = _Context(
         target, choice, prepared, call, [*prepared.notes, *choice.notes], list(choice.warnings)
@@ -219,9 +225,8 @@ def _export_checked(
             ctx.warnings.append(str(hints.frozen_branch(info["frozen"], ctx.call.exporter).message))
         t0 = time.perf_counter()
         path = Path(ctx.call.path)
-        if ctx.call.external_data:
-            checks.ensure_external_data(path)
-            ctx.notes.append("the weights pass 2 GB: they are stored as ONNX external data")
+        if external.consolidate(path, ctx.call.external_data):
+            ctx.notes.append(f"the weights are stored as ONNX external data in {path.name}.data")
         model = _renamed_graph(ctx, path, traced)
         _check_cap(ctx, checks.opset_of(model))
         model, warns = checks.load_checked(path, check, None if check else model)
@@ -231,16 +236,17 @@ def _export_checked(
         _check_dims_dynamic(ctx, inputs)
         rows = parity.run(ctx, expected, model, check, rtol, atol)
         ctx.timings["check"] = time.perf_counter() - t0
-        size = _publish(tmpdir, ctx.target)
+        published = external.publish(tmpdir, ctx.target)
+        ctx.notes += published.notes
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return ExportResult(
-        path=ctx.target, size=size, exporter=ctx.call.exporter,
+        path=ctx.target, size=published.size, exporter=ctx.call.exporter,
         opset=checks.opset_of(model), inputs=inputs, outputs=outputs, op_histogram=histogram,
         parity=rows, sample_shapes={n: tuple(t.shape) for n, t in ctx.prepared.tensors.items()},
         timings=ctx.timings, warnings=ctx.warnings, notes=ctx.notes,
-        trt_version=ctx.choice.trt_version, external_data=ctx.call.external_data,
-        dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
+        trt_version=ctx.choice.trt_version, external_data=published.data is not None,
+        data_file=published.data, data_size=published.data_size, dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
     )  # fmt: skip
 
 
@@ -365,23 +371,9 @@ def _check_dims_dynamic(ctx: _Context, inputs) -> None:
                 raise hints.dim_not_dynamic(name, axis, dim)
 
 
-def _publish(tmpdir: Path, target: Path) -> int:
-    """Move external data files, then the .onnx, into place (each an atomic os.replace).
-
-    Returns the bytes published (the .onnx and its external data).
-    """
-    size = 0
-    for f in tmpdir.iterdir():
-        if f.name != target.name:
-            size += f.stat().st_size
-            os.replace(f, target.parent / f.name)
-    size += (tmpdir / target.name).stat().st_size
-    os.replace(tmpdir / target.name, target)
-    return size
-
-
 def _size_on_disk(target: Path) -> int:
-    return target.stat().st_size
+    data = target.parent / external.data_name(target)
+    return target.stat().st_size + (data.stat().st_size if data.is_file() else 0)
 
 
 def _ranges(cpus: list[int]) -> str:

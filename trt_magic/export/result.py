@@ -31,6 +31,8 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)  # the choices made, and why
     trt_version: str | None = None
     external_data: bool = False
+    data_file: Path | None = None  # <name>.onnx.data beside the model, when it has one
+    data_size: int = 0
     #: dynamic dim name -> (min, max) it may take (None: unbounded); the profile editor's range
     dim_ranges: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     #: what the exporter printed and logged (progress lines, W-lines), kept off the cell
@@ -52,7 +54,7 @@ class ExportResult:
     def __repr__(self) -> str:
         lines = [
             f"ExportResult({self.path}, {_size(self.size)}, {self.exporter}, opset {self.opset}, "
-            f"{self.nodes} nodes{', external data' if self.external_data else ''})",
+            f"{self.nodes} nodes{self._data_text()})",
             "  inputs:  " + "; ".join(map(str, self.inputs)),
             "  outputs: " + "; ".join(map(str, self.outputs)),
             "  ops:     " + ", ".join(f"{k} {v}" for k, v in list(self.op_histogram.items())[:12]),
@@ -66,13 +68,18 @@ class ExportResult:
         lines.append("  time: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
         return "\n".join(lines)
 
+    def _data_text(self) -> str:
+        if self.data_file is None:
+            return ", external data" if self.external_data else ""
+        return f", external data {self.data_file.name} {_size(self.data_size)}"
+
     def _repr_html_(self) -> str:
         e = html.escape
         status = "parity ok" if self.ok else "PARITY FAILED"
         color = "#1a7f37" if self.ok else "#cf222e"
         rows = [
             ("file", f"<code>{e(str(self.path))}</code> ({_size(self.size)}"
-             f"{', external data' if self.external_data else ''})"),
+             f"{e(self._data_text())})"),
             ("exporter", f"{e(self.exporter)}, opset {self.opset}"
              + (f", for TensorRT {e(self.trt_version)}" if self.trt_version else "")),
             ("inputs", "<br>".join(e(str(s)) for s in self.inputs)),

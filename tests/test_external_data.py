@@ -1,0 +1,169 @@
+"""External data: one ``<model>.onnx.data`` per model, written with it, followed downstream.
+
+Small models forced to external data (``external_data=True``) stand in for models past 2 GB;
+``test_external_data_big.py`` has the real one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from trt_magic.errors import ExportError
+from trt_magic.export import export_onnx, external
+from trt_magic.runners.external_data import external_data_files
+
+nn = torch.nn
+ort = pytest.importorskip("onnxruntime")
+
+
+class Mlp(nn.Module):
+    """Two models with the same parameter names (``layers.0.weight`` ...), different weights."""
+
+    def __init__(self, seed: int, width: int = 64):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.layers = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 8))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def run_ort(path, x: torch.Tensor) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def export(model, path, **kw):
+    kw.setdefault("simplify", "none")
+    return export_onnx(model, path, ["x:2x64"], external_data=True, **kw)
+
+
+def folder(path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+def test_two_models_in_one_folder_keep_their_own_weights(tmp_path):
+    a, b = Mlp(1), Mlp(2)
+    ra = export(a, tmp_path / "a.onnx")
+    rb = export(b, tmp_path / "b.onnx")
+    assert folder(tmp_path) == ["a.onnx", "a.onnx.data", "b.onnx", "b.onnx.data"]
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        want_a, want_b = a(x).numpy(), b(x).numpy()
+    np.testing.assert_allclose(run_ort(tmp_path / "a.onnx", x), want_a, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_ort(tmp_path / "b.onnx", x), want_b, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want_a, want_b)
+    for r, name in ((ra, "a.onnx"), (rb, "b.onnx")):
+        assert r.ok and r.external_data and r.data_file == tmp_path / f"{name}.data"
+        assert external_data_files(r.path) == [f"{name}.data"]
+        assert r.data_size == r.data_file.stat().st_size >= (64 * 64 + 64 * 8) * 4
+        assert r.size == r.path.stat().st_size + r.data_size
+        assert f"{name}.data" in repr(r) and f"{name}.data" in r._repr_html_()
+
+
+def test_reexport_replaces_only_its_own_data(tmp_path):
+    export(Mlp(1), tmp_path / "a.onnx")
+    export(Mlp(2), tmp_path / "b.onnx")
+    b_data = (tmp_path / "b.onnx.data").read_bytes()
+    c = Mlp(3)
+    export(c, tmp_path / "a.onnx")
+    assert folder(tmp_path) == ["a.onnx", "a.onnx.data", "b.onnx", "b.onnx.data"]
+    assert (tmp_path / "b.onnx.data").read_bytes() == b_data
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(run_ort(tmp_path / "a.onnx", x), c(x).numpy(), atol=1e-5)
+
+
+def test_reexport_inline_removes_the_replaced_models_data(tmp_path):
+    export(Mlp(1), tmp_path / "a.onnx")
+    r = export_onnx(Mlp(4), tmp_path / "a.onnx", ["x:2x64"], simplify="none")
+    assert folder(tmp_path) == ["a.onnx"] and not r.external_data and r.data_file is None
+
+
+def test_export_never_touches_files_it_did_not_write(tmp_path):
+    stranger = tmp_path / "layers.0.weight"
+    stranger.write_bytes(b"someone else's")
+    orphan = tmp_path / "a.onnx.data"  # no model reads it: an earlier export's leftover
+    orphan.write_bytes(b"x" * 10)
+    export(Mlp(1), tmp_path / "a.onnx")
+    assert stranger.read_bytes() == b"someone else's"
+    assert folder(tmp_path) == ["a.onnx", "a.onnx.data", "layers.0.weight"]
+
+
+def test_data_name_of_another_model_is_refused_before_the_export(tmp_path):
+    export(Mlp(1), tmp_path / "a.onnx")
+    # b.onnx renamed by hand: it still reads a.onnx.data, so exporting a.onnx would break it
+    os.replace(tmp_path / "a.onnx", tmp_path / "b.onnx")
+    before = (tmp_path / "a.onnx.data").read_bytes()
+    with pytest.raises(ExportError, match="holds the weights of b.onnx") as info:
+        export(Mlp(2), tmp_path / "a.onnx")
+    assert "move_onnx" in info.value.hint
+    assert (tmp_path / "a.onnx.data").read_bytes() == before
+    assert folder(tmp_path) == ["a.onnx.data", "b.onnx"]
+
+
+def test_failed_publish_keeps_the_earlier_model_and_data(tmp_path, monkeypatch):
+    export(Mlp(1), tmp_path / "a.onnx")
+    before = {n: (tmp_path / n).read_bytes() for n in folder(tmp_path)}
+    real = os.replace
+
+    def fail_on_onnx(src, dst):
+        if str(dst).endswith("a.onnx"):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(external.os, "replace", fail_on_onnx)
+    with pytest.raises(OSError):
+        export(Mlp(2), tmp_path / "a.onnx")
+    assert {n: (tmp_path / n).read_bytes() for n in folder(tmp_path)} == before
+
+
+def test_per_tensor_layout_of_other_tools_is_read(tmp_path):
+    """A model saved one file per tensor (onnx's all_tensors_to_one_file=False) is followed."""
+    src = tmp_path / "src"
+    src.mkdir()
+    export(Mlp(5), src / "m.onnx", simplify="none")
+    model = onnx.load(str(src / "m.onnx"))
+    other = tmp_path / "other"
+    other.mkdir()
+    onnx.save_model(
+        model, str(other / "m.onnx"), save_as_external_data=True,
+        all_tensors_to_one_file=False, size_threshold=0,
+    )  # fmt: skip
+    files = external_data_files(other / "m.onnx")
+    assert len(files) >= 4 and all((other / f).is_file() for f in files)
+    x = torch.randn(2, 64)
+    np.testing.assert_allclose(run_ort(other / "m.onnx", x), run_ort(src / "m.onnx", x))
+
+
+def test_consolidate_streams_per_tensor_files_into_one(tmp_path):
+    export(Mlp(6), tmp_path / "ref.onnx", simplify="none")
+    model = onnx.load(str(tmp_path / "ref.onnx"))
+    work = tmp_path / "work"
+    work.mkdir()
+    onnx.save_model(
+        model, str(work / "m.onnx"), save_as_external_data=True,
+        all_tensors_to_one_file=False, size_threshold=0,
+    )  # fmt: skip
+    assert external.consolidate(work / "m.onnx", external=False)
+    assert folder(work) == ["m.onnx", "m.onnx.data"]
+    located = onnx.load(str(work / "m.onnx"), load_external_data=False)
+    offsets = [
+        int(e.value)
+        for t in located.graph.initializer
+        for e in t.external_data
+        if e.key == "offset"
+    ]
+    assert offsets and all(o % external.ALIGN == 0 for o in offsets)
+    x = torch.randn(2, 64)
+    np.testing.assert_allclose(run_ort(work / "m.onnx", x), run_ort(tmp_path / "ref.onnx", x))
+
+
+def test_external_data_false_is_kept_inline(tmp_path):
+    r = export_onnx(Mlp(1), tmp_path / "a.onnx", ["x:2x64"], simplify="none", external_data=False)
+    assert folder(tmp_path) == ["a.onnx"] and not r.external_data

@@ -1,0 +1,230 @@
+"""An export's external data: ONE file named after its model, published with it.
+
+ONNX keeps tensors outside the protobuf (which cannot pass 2 GiB) in files the model names by a
+``location`` relative to its folder (https://onnx.ai/onnx/repo-docs/ExternalData.html). Past
+2 GiB the TorchScript exporter writes one file per tensor, named after the tensor (torch 2.13
+``torch/onnx/_internal/torchscript_exporter/utils.py``: ``_export`` with
+``val_use_external_data_format``), so two models with the same parameter names in one folder
+overwrite each other's weights. Here every exported model keeps its weights in
+``<model>.onnx.data`` (the name torch's dynamo exporter and ``onnx.save_model`` examples use),
+streamed tensor by tensor: never more than one tensor's bytes in memory.
+
+Publishing moves the data file, then the ``.onnx``, out of the export's private temporary
+folder; if the ``.onnx`` cannot be moved the previous data is put back (both or neither).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ExportError
+
+DATA_SUFFIX = ".data"
+#: tensors smaller than this stay inline (onnx.save_model's default ``size_threshold``)
+THRESHOLD = 1024
+#: each tensor starts on a page boundary, so a reader can mmap it
+ALIGN = 4096
+_CHUNK = 16 << 20
+_EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
+
+
+def decide(needed: bool, requested: bool | None) -> bool:
+    """Whether the weights go to external data: as requested, else when ``needed`` (2 GB)."""
+    from ..errors import UsageError
+
+    if requested is False and needed:
+        raise UsageError(
+            "external_data=False, but the weights pass what one ONNX file holds (2 GB)",
+            hint="leave external_data unset: they go to <name>.onnx.data beside the model",
+        )
+    return needed if requested is None else bool(requested)
+
+
+def data_name(model: Path) -> str:
+    """The external-data file name of ``model``: ``model.onnx`` -> ``model.onnx.data``."""
+    return model.name + DATA_SUFFIX
+
+
+@dataclass
+class Published:
+    """What publishing changed beside the target."""
+
+    data: Path | None = None  # the model's data file, when it has one
+    data_size: int = 0
+    size: int = 0  # the .onnx plus its data
+    notes: list[str] = field(default_factory=list)
+
+
+def consolidate(path: Path, external: bool) -> bool:
+    """Store the weights of ``path`` in ``<name>.data`` beside it (one file, streamed).
+
+    ``path`` must sit in a private folder (the export's temporary one): the exporter's own data
+    files there (one per tensor from the TorchScript exporter) are removed once copied.
+    With ``external`` False a model that is already all inline is left alone.
+    Returns True when the model keeps external data.
+    """
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    tensors = list(_tensors(model.graph))
+    outside = [t for t in tensors if t.data_location == _EXTERNAL]
+    if not outside and not external:
+        return False
+    name = data_name(path)
+    if outside and _already_one_file(outside, name, tensors):
+        return True
+    sources = {_location(t) for t in outside}
+    part = path.parent / (name + ".part")
+    with open(part, "wb") as out:
+        for tensor in tensors:
+            if tensor.data_location == _EXTERNAL:
+                _copy_external(tensor, path.parent, out, name)
+            elif len(tensor.raw_data) >= THRESHOLD:
+                _move_inline(tensor, out, name)
+    os.replace(part, path.parent / name)
+    for source in sources - {name}:
+        (path.parent / source).unlink(missing_ok=True)
+    onnx.save_model(model, str(path))
+    return True
+
+
+def _already_one_file(outside, name: str, tensors) -> bool:
+    big_inline = any(len(t.raw_data) >= THRESHOLD for t in tensors if t.data_location != _EXTERNAL)
+    return not big_inline and {_location(t) for t in outside} == {name}
+
+
+def _tensors(graph):
+    """Every TensorProto of ``graph``: initializers, sparse ones, node attributes, subgraphs."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("sparse_tensor"):
+                yield attr.sparse_tensor.values
+                yield attr.sparse_tensor.indices
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _tensors(sub)
+
+
+def _location(tensor) -> str:
+    return next((e.value for e in tensor.external_data if e.key == "location"), "")
+
+
+def _info(tensor) -> dict[str, str]:
+    return {e.key: e.value for e in tensor.external_data}
+
+
+def _pad(out) -> int:
+    offset = out.tell()
+    gap = -offset % ALIGN
+    if gap:
+        out.write(b"\0" * gap)
+    return offset + gap
+
+
+def _copy_external(tensor, folder: Path, out, name: str) -> None:
+    info = _info(tensor)
+    source = folder / info.get("location", "")
+    offset = int(info.get("offset") or 0)
+    length = int(info["length"]) if info.get("length") else source.stat().st_size - offset
+    start = _pad(out)
+    with open(source, "rb") as src:
+        src.seek(offset)
+        left = length
+        while left:
+            chunk = src.read(min(_CHUNK, left))
+            if not chunk:
+                raise ExportError(
+                    f"external data {info.get('location')!r} of {tensor.name!r} is shorter than "
+                    f"the model says ({length} bytes from {offset})",
+                    hint="the exporter was interrupted or the disk is full; export again",
+                )
+            out.write(chunk)
+            left -= len(chunk)
+    _point(tensor, name, start, length)
+
+
+def _move_inline(tensor, out, name: str) -> None:
+    start = _pad(out)
+    out.write(tensor.raw_data)
+    length = len(tensor.raw_data)
+    tensor.ClearField("raw_data")
+    _point(tensor, name, start, length)
+
+
+def _point(tensor, name: str, offset: int, length: int) -> None:
+    del tensor.external_data[:]
+    for key, value in (("location", name), ("offset", str(offset)), ("length", str(length))):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    tensor.data_location = _EXTERNAL
+
+
+def owner_of(data: Path, target: Path) -> Path | None:
+    """Another ``.onnx`` in ``data``'s folder that reads ``data`` (not ``target``), if any."""
+    from ..runners.external_data import external_data_files
+
+    if not data.exists():
+        return None
+    for other in sorted(data.parent.glob("*.onnx"))[:500]:
+        if other.name != target.name and data.name in external_data_files(other):
+            return other
+    return None
+
+
+def check_free(target: Path) -> None:
+    """Refuse to export to ``target`` when its data file name belongs to another model."""
+    data = target.parent / data_name(target)
+    other = owner_of(data, target)
+    if other is not None:
+        raise ExportError(
+            f"{data.name} in {target.parent} holds the weights of {other.name}; exporting "
+            f"{target.name} would overwrite them",
+            hint=f"export to another name or folder, or move {other.name} with "
+            "trt_magic.move_onnx first",
+        )
+
+
+def publish(tmpdir: Path, target: Path) -> Published:
+    """Move ``tmpdir``'s data file then its ``.onnx`` onto ``target`` (both or neither).
+
+    A data file the replaced ``target`` read under the same name is replaced; other files
+    the old model read (per-tensor layouts of other tools) are left where they are.
+    """
+    from ..runners.external_data import external_data_files
+
+    check_free(target)
+    new_onnx, new_data = tmpdir / target.name, tmpdir / data_name(target)
+    dest = target.parent / data_name(target)
+    old = set(external_data_files(target)) if target.exists() else set()
+    done = Published()
+    backup = tmpdir / ".previous.data"
+    if dest.exists() and (new_data.exists() or dest.name in old):
+        os.replace(dest, backup)  # this model's own data: replaced or, if none now, removed
+    try:
+        if new_data.exists():
+            os.replace(new_data, dest)
+            done.data, done.data_size = dest, dest.stat().st_size
+        done.size = new_onnx.stat().st_size + done.data_size
+        os.replace(new_onnx, target)
+    except BaseException:
+        if done.data is not None:
+            os.replace(dest, new_data)
+        if backup.exists():
+            os.replace(backup, dest)
+        raise
+    left = sorted(old - {dest.name})
+    if left:
+        done.notes.append(
+            f"the previous {target.name} read {len(left)} other external-data file(s) "
+            f"({', '.join(left[:3])}{', ...' if len(left) > 3 else ''}); left in place, "
+            "this export did not write them"
+        )
+    return done
