@@ -228,3 +228,18 @@ def remove_test_image(client, tag: str) -> None:
         client.images.remove(tag, force=True)
     except docker.errors.ImageNotFound:
         pass
+
+
+def local_trtexec(folder: Path, data_dir: Path) -> Path:
+    """The fake trtexec as a host program in ``folder/bin`` (its real outputs in ``folder/data``)."""
+    import shutil
+
+    bindir, store = folder / "bin", folder / "data"
+    bindir.mkdir(parents=True, exist_ok=True)
+    store.mkdir(parents=True, exist_ok=True)
+    for target, source in FILES.items():
+        shutil.copyfile(data_dir / source, store / Path(target).name)
+    exe = bindir / "trtexec"
+    exe.write_text(TRTEXEC.replace("/data/", f"{store}/"))
+    exe.chmod(0o755)
+    return exe

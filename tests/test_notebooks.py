@@ -261,3 +261,37 @@ def test_precision_lesson_on_a_tensorrt_11_image(tmp_path, request):
     )
     replay = output_text(tagged(nb, "check-replay")[0])
     assert "no real TensorRT 11.1.0 recording" in replay, replay[:2000]
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_remote_gpu_notebook_sweeps_on_the_slurm_cluster(tmp_path, data_dir):
+    """The lesson's Slurm cell on the real single-node cluster (scripts/slurm_up.sh), the jobs
+    running the test image's trtexec on the node; without GPU types set it shows the sbatch line."""
+    import shutil
+    import subprocess
+
+    from conftest import missing
+    from docker_image import local_trtexec
+
+    if shutil.which("sbatch") is None or subprocess.run(["sinfo"], capture_output=True).returncode:
+        missing("no Slurm cluster (bash scripts/slurm_up.sh starts one as root)")
+    exe = local_trtexec(tmp_path / "node", data_dir)
+    env = {**REPLAY_ENV, "TRT_MAGIC_SLURM_GPU_TYPE": "h100,l4", "TRT_MAGIC_SLURM_TRTEXEC": str(exe)}
+    nb = run_notebook("04_remote_gpu.ipynb", tmp_path, env)
+    text = output_text(tagged(nb, "check-slurm")[0])
+    assert "Slurm partition (default)" in text, text[:3000]
+    for gpu in ("h100", "l4"):  # a GPU type per slot, each row built by a Slurm job
+        assert f"slurm:default / GPU {gpu}" in text, text[-3000:]
+    assert "slurm job" in text and "recorded" not in text.split("Slurm partition")[1], text[-3000:]
+
+
+@pytest.mark.slow
+def test_remote_gpu_notebook_shows_the_sbatch_line_without_slurm(tmp_path):
+    nb = run_notebook(
+        "04_remote_gpu.ipynb", tmp_path, {**REPLAY_ENV, "PATH": "/usr/local/bin:/bin"}
+    )
+    text = output_text(tagged(nb, "check-slurm")[0])
+    assert (
+        "no Slurm here" in text and "sbatch --parsable" in text and "--gres=gpu:a100:1" in text
+    ), text

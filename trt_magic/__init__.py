@@ -39,6 +39,8 @@ _API = {
     # beyond one build
     "check_accuracy": "trt_magic.accuracy",
     "sweep": "trt_magic.sweeps",
+    "SlurmExecutor": "trt_magic.sweeps.slurm",
+    "DockerHostsExecutor": "trt_magic.sweeps.executors",
     # configuration and errors
     "Settings": "trt_magic.config",
     "get_settings": "trt_magic.config",
@@ -46,6 +48,7 @@ _API = {
 }
 
 __all__ = [  # the same names as _API (a test checks), spelled out for tools that read __all__
+    "DockerHostsExecutor",
     "ExportResult",
     "ProfileEditor",
     "ReplayRunner",
@@ -53,6 +56,7 @@ __all__ = [  # the same names as _API (a test checks), spelled out for tools tha
     "Run",
     "Settings",
     "SimplifyResult",
+    "SlurmExecutor",
     "TrtMagicError",
     "cast_onnx",
     "check_accuracy",
@@ -86,6 +90,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .runners.replay import ReplayRunner
     from .simplify import SimplifyResult, simplify_onnx
     from .sweeps import sweep
+    from .sweeps.executors import DockerHostsExecutor
+    from .sweeps.slurm import SlurmExecutor
     from .widgets import ProfileEditor
 
 

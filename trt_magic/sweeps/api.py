@@ -124,6 +124,7 @@ def start_sweep(
     executor = _executor(executor, hosts, gpus, backend)
     executor.check()  # e.g. Slurm: sbatch there, partition and GPU types exist
     slots = executor.slots()
+    per_slot = per_slot or (executor.every_slot and len(slots) > 1)  # e.g. Slurm GPU types
     base = Path(outdir) if outdir else settings.resolve_path(f"{onnx.stem}_sweep")
     base.mkdir(parents=True, exist_ok=True)
     result = SweepResult(str(onnx), search, slots, outdir=str(base))

@@ -220,6 +220,7 @@ class ClusterExecutor(Executor):
     """
 
     lanes = 64
+    every_slot = True  # several GPU types: every variant is built on each
 
     def __init__(self, engine: ClusterEngine, gpu_types: list[str | None], max_jobs: int = 64):
         self.engine = engine

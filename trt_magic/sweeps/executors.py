@@ -38,6 +38,8 @@ class Executor:
     name: str = "executor"
     #: variants in flight at once on one slot (1: the executor keeps a GPU to one build)
     lanes: int = 1
+    #: build every variant on every slot (the slots are an axis, e.g. a cluster's GPU types)
+    every_slot: bool = False
 
     def slots(self) -> list[Slot]:
         """The places builds run: one row of the sweep table names one of them."""
