@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import missing
-from docker_image import FILES, TRTEXEC
+from docker_image import local_trtexec
 
 from trt_magic import config
 from trt_magic.errors import ConfigError, RunnerError, UsageError
@@ -51,14 +51,9 @@ def cluster():
 def node(tmp_path, data_dir, monkeypatch):
     """A trtexec for the node: the test image's fake (real recorded outputs), plus a wrapper that
     records when each build starts and ends and fails builds given --fp16 with a real FAILED log."""
-    bindir, store = tmp_path / "bin", tmp_path / "data"
+    fake = local_trtexec(tmp_path / "fake", data_dir)
+    store, bindir = fake.parent.parent / "data", tmp_path / "bin"
     bindir.mkdir()
-    store.mkdir()
-    for target, source in FILES.items():
-        shutil.copyfile(data_dir / source, store / Path(target).name)
-    fake = bindir / "trtexec-fake"
-    fake.write_text(TRTEXEC.replace("/data/", f"{store}/"))
-    fake.chmod(0o755)
     times = tmp_path / "times.txt"
     wrapper = bindir / "trtexec"
     wrapper.write_text(
@@ -174,7 +169,7 @@ def test_log_streams_while_the_job_runs_and_cancel_leaves_nothing(cluster, node)
     assert run.status == "interrupted" and "engine" not in run.files
     assert (
         len(lines) >= 40
-        and lines[0] == (node["work"].parent / "data/default.log").read_text().splitlines()[0]
+        and lines[0] == (node["work"].parent / "fake/data/default.log").read_text().splitlines()[0]
     )
     assert _our_jobs("trtexec-slow") == []  # scancel'd, and gone from the queue
     out = node["work"] / "out"
