@@ -99,7 +99,7 @@ def test_recorded_and_cached_badges():
     out = _check(run._repr_html_())
     assert "recorded: cookbook result-01.log, H100 PCIe, TensorRT 10.16.1" in out
     assert "cached engine" in out
-    assert "trtexec --onnx=model.onnx" in out
+    assert "trtexec --onnx=model.onnx" in " ".join(out.split())  # one box per argument
 
 
 def test_user_text_is_escaped():
@@ -158,3 +158,24 @@ def test_views_follow_a_log_that_grows(tmp_path):
     assert run.log.status is None
     log.write_text(full, encoding="utf-8")
     assert run.log.status == "passed" and run.summary["throughput_qps"] == 15374.3
+
+
+def test_counts_are_singular_for_one():
+    from trt_magic.display.html import count
+    from trt_magic.display.live import LiveLog
+
+    assert count(1, "layer") == "1 layer" and count(2, "line") == "2 lines"
+    assert count(0, "error") == "0 errors" and count(12345, "line") == "12,345 lines"
+    live = LiveLog("trtexec --onnx=a.onnx", mode="off")
+    live.add("[I] one line")
+    assert "(1 line, 0 warnings, 0 errors)" in live.to_html()
+
+
+def test_command_wraps_between_arguments_only():
+    """Each argument is one inline box: a browser cannot break a line right after its "--"."""
+    from trt_magic.display.html import command_html
+
+    out = command_html("trtexec --onnx=<a>.onnx --fp16")
+    boxes = re.findall(r'<span style="display:inline-block;[^"]*">([^<]*)</span>', out)
+    assert boxes == ["trtexec", "--onnx=&lt;a&gt;.onnx", "--fp16"]
+    assert re.sub(r"<[^>]+>", "", out) == "trtexec --onnx=&lt;a&gt;.onnx --fp16"  # copies as typed

@@ -75,7 +75,7 @@ def _summary(view: EngineGraphView) -> str:
     for layer in view.layers:
         if layer.precision:  # Myelin shape_call layers have no tensors, hence no precision
             counts[layer.precision] = counts.get(layer.precision, 0) + 1
-    text = f"{len(view.layers)} layers"
+    text = f"{len(view.layers)} layer" + ("" if len(view.layers) == 1 else "s")
     if view.detailed:
         text += " · " + ", ".join(f"{p} {n}" for p, n in sorted(counts.items()))
     if view.profiled:

@@ -47,6 +47,21 @@ CSS = """
 """
 
 
+def count(n: int, word: str) -> str:
+    """``count(1, "layer")`` -> "1 layer", ``count(3, "layer")`` -> "3 layers" (with thousands)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+#: one argument of a command line: lines break between arguments, never inside "--name" (a
+#: browser breaks after a hyphen); an argument wider than the line breaks anywhere in it
+_ARG = '<span style="display:inline-block;word-break:break-all">'
+
+
+def command_html(command: str) -> str:
+    """A command line as HTML that wraps between its arguments (escaped; spaces kept)."""
+    return " ".join(f"{_ARG}{esc(arg)}</span>" for arg in str(command).split(" ") if arg)
+
+
 def esc(value: object) -> str:
     """HTML-escape any value (None -> empty)."""
     return "" if value is None else html.escape(str(value), quote=True)
@@ -82,7 +97,11 @@ def table(
             for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # a wide table scrolls sideways in its own box instead of being cut at the output's edge
+    return (
+        f'<div style="overflow-x:auto;max-width:100%"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def details(summary_html: str, body_html: str, open_: bool = False) -> str:

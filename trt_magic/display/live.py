@@ -17,6 +17,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from .html import command_html
+from .html import count as plural
+
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (where display handles update in place)."""
@@ -183,8 +186,14 @@ class LiveLog:
             style = _STYLE.get(line_level(line))
             text = html.escape(line)
             rows.append(f'<span style="{style}">{text}</span>' if style else text)
-        counts = f"{self.count:,} lines, {self.warnings} warnings, {self.errors} errors"
-        head = f"<b>{html.escape(self.title)}</b> <small>({counts})</small>"
+        counts = ", ".join(
+            [
+                plural(self.count, "line"),
+                plural(self.warnings, "warning"),
+                plural(self.errors, "error"),
+            ]
+        )
+        head = f"<b>{command_html(self.title)}</b> <small>({counts})</small>"
         more = f"<i>... {hidden:,} earlier lines not shown</i>\n" if hidden > 0 else ""
         foot = f"<div>{html.escape(self.footer)}</div>" if self.footer else ""
         body = "\n".join(rows)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import TrtMagicError
 from .analysis_view import latency_note_html, lint_html, profile_note_html, type_precision_html
 from .charts import bar, bar_rows, histogram_svg, series_svg
-from .html import badge, details, esc, fmt_num, table, wrap
+from .html import badge, command_html, count, details, esc, fmt_num, table, wrap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +52,7 @@ def header_html(run: Run) -> str:
              ("precision", s.get("precision")), ("backend", run.backend)]  # fmt: skip
     marks += [f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v]
     command = s.get("command")
-    cmd = f"<div><code>trtexec {esc(command)}</code></div>" if command else ""
+    cmd = f"<div><code>{command_html('trtexec ' + command)}</code></div>" if command else ""
     return f'<div class="row">{"".join(marks)}</div>{cmd}{recorded_html(run)}'
 
 
@@ -141,7 +141,7 @@ def _grouped(layers: pd.DataFrame, column: str, title: str) -> str:
     from ..results.tables import time_by
 
     grouped = time_by(layers, column)
-    items = [(str(k), float(r.time_ms), f"{int(r.layers)} layers · {r.percent:.1f}%")
+    items = [(str(k), float(r.time_ms), f"{count(int(r.layers), 'layer')} · {r.percent:.1f}%")
              for k, r in zip(grouped.index[:MAX_GROUPS], grouped.head(MAX_GROUPS).itertuples(), strict=True)]  # fmt: skip
     rest = grouped.iloc[MAX_GROUPS:]
     if len(rest):
@@ -149,7 +149,7 @@ def _grouped(layers: pd.DataFrame, column: str, title: str) -> str:
             (
                 f"{len(rest)} others",
                 float(rest["time_ms"].sum()),
-                f"{int(rest['layers'].sum())} layers",
+                count(int(rest["layers"].sum()), "layer"),
             )
         )
     return f"<div><h4>{esc(title)}</h4>{bar_rows(items)}</div>"
@@ -169,7 +169,7 @@ def layers_html(run: Run, top: int = 15) -> str:
         counts = layers["type"].fillna("(names only)").value_counts().head(MAX_GROUPS)
         items = [(str(k), float(v), "") for k, v in counts.items()]
         parts = [
-            f"<h4>{len(layers)} layers (no profile: add --exportProfile)</h4>",
+            f"<h4>{count(len(layers), 'layer')} (no profile: add --exportProfile)</h4>",
             bar_rows(items, unit="layers"),
         ]
     parts.append(f'<div class="muted">all {len(layers)} layers: <code>run.layers</code></div>')
@@ -205,7 +205,7 @@ def log_html(run: Run, lines: int | None = None) -> str:
     if not total:
         return ""
     where = f" — full log: <code>{esc(run.log_path)}</code>" if run.log_path else ""
-    cut = f"last {len(tail)} of {total} lines" if total > len(tail) else f"{len(tail)} lines"
+    cut = f"last {len(tail)} of {total} lines" if total > len(tail) else count(len(tail), "line")
     return details(f"<b>Log</b> ({cut}){where}", f"<pre>{esc(chr(10).join(tail))}</pre>")
 
 
