@@ -167,3 +167,89 @@ def test_consolidate_streams_per_tensor_files_into_one(tmp_path):
 def test_external_data_false_is_kept_inline(tmp_path):
     r = export_onnx(Mlp(1), tmp_path / "a.onnx", ["x:2x64"], simplify="none", external_data=False)
     assert folder(tmp_path) == ["a.onnx"] and not r.external_data
+
+
+def test_move_onnx_takes_its_data_and_renames_it(tmp_path):
+    from trt_magic import move_onnx
+
+    m = Mlp(7)
+    export(m, tmp_path / "a.onnx")
+    export(Mlp(8), tmp_path / "b.onnx")
+    new = move_onnx(tmp_path / "a.onnx", tmp_path / "sub" / "c.onnx")
+    assert new == tmp_path / "sub" / "c.onnx"
+    assert folder(tmp_path / "sub") == ["c.onnx", "c.onnx.data"]
+    assert folder(tmp_path) == ["b.onnx", "b.onnx.data", "sub"]
+    assert external_data_files(new) == ["c.onnx.data"]
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(run_ort(new, x), m(x).numpy(), rtol=1e-5, atol=1e-5)
+    back = move_onnx(new, tmp_path)  # a folder: same name there
+    assert back == tmp_path / "c.onnx" and external_data_files(back) == ["c.onnx.data"]
+    assert folder(tmp_path / "sub") == []
+
+
+def test_move_onnx_refuses_to_overwrite_unless_asked(tmp_path):
+    from trt_magic import move_onnx
+    from trt_magic.errors import UsageError
+
+    a, b = Mlp(1), Mlp(2)
+    export(a, tmp_path / "a.onnx")
+    export(b, tmp_path / "b.onnx")
+    with pytest.raises(UsageError, match=r"b\.onnx.*already exist") as info:
+        move_onnx(tmp_path / "a.onnx", tmp_path / "b.onnx")
+    assert "overwrite=True" in info.value.hint
+    assert folder(tmp_path) == ["a.onnx", "a.onnx.data", "b.onnx", "b.onnx.data"]
+    move_onnx(tmp_path / "a.onnx", tmp_path / "b.onnx", overwrite=True)
+    assert folder(tmp_path) == ["b.onnx", "b.onnx.data"]
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(run_ort(tmp_path / "b.onnx", x), a(x).numpy(), atol=1e-5)
+
+
+def test_move_and_remove_per_tensor_layout(tmp_path):
+    from trt_magic import move_onnx, remove_onnx
+
+    export(Mlp(5), tmp_path / "ref.onnx", simplify="none")
+    model = onnx.load(str(tmp_path / "ref.onnx"))
+    src = tmp_path / "src"
+    src.mkdir()
+    onnx.save_model(
+        model, str(src / "m.onnx"), save_as_external_data=True,
+        all_tensors_to_one_file=False, size_threshold=0,
+    )  # fmt: skip
+    files = sorted(external_data_files(src / "m.onnx"))
+    (src / "unrelated.txt").write_text("keep")
+    new = move_onnx(src / "m.onnx", tmp_path / "dst" / "m2.onnx")
+    assert folder(tmp_path / "dst") == sorted(["m2.onnx", *files])
+    assert folder(src) == ["unrelated.txt"]
+    x = torch.randn(2, 64)
+    np.testing.assert_allclose(run_ort(new, x), run_ort(tmp_path / "ref.onnx", x))
+    removed = remove_onnx(new)
+    assert sorted(p.name for p in removed) == sorted(["m2.onnx", *files])
+    assert folder(tmp_path / "dst") == []
+
+
+def test_remove_onnx_keeps_data_another_model_reads(tmp_path):
+    from trt_magic import remove_onnx
+
+    export(Mlp(1), tmp_path / "a.onnx")
+    export(Mlp(2), tmp_path / "b.onnx")
+    (tmp_path / "twin.onnx").write_bytes((tmp_path / "a.onnx").read_bytes())  # reads a.onnx.data
+    assert [p.name for p in remove_onnx(tmp_path / "a.onnx")] == ["a.onnx"]
+    assert folder(tmp_path) == ["a.onnx.data", "b.onnx", "b.onnx.data", "twin.onnx"]
+    assert [p.name for p in remove_onnx(tmp_path / "twin.onnx")] == ["twin.onnx", "a.onnx.data"]
+    assert folder(tmp_path) == ["b.onnx", "b.onnx.data"]
+
+
+def test_failed_first_publish_leaves_nothing(tmp_path, monkeypatch):
+    real = os.replace
+
+    def fail_on_onnx(src, dst):
+        if str(dst).endswith("a.onnx"):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(external.os, "replace", fail_on_onnx)
+    with pytest.raises(OSError):
+        export(Mlp(2), tmp_path / "a.onnx")
+    assert folder(tmp_path) == []  # neither the data nor the temporary folder

@@ -23,6 +23,8 @@ _API = {
     "cast_onnx": "trt_magic.rewrite",
     "quantize_onnx": "trt_magic.rewrite",
     "RewriteResult": "trt_magic.rewrite",
+    "move_onnx": "trt_magic.onnx_files",
+    "remove_onnx": "trt_magic.onnx_files",
     # run trtexec (step 2)
     "trtexec": "trt_magic.runners",
     "ReplayRunner": "trt_magic.runners.replay",
@@ -65,9 +67,11 @@ __all__ = [  # the same names as _API (a test checks), spelled out for tools tha
     "export_onnx",
     "get_settings",
     "load_run",
+    "move_onnx",
     "netron_stop",
     "netron_view",
     "quantize_onnx",
+    "remove_onnx",
     "simplify_onnx",
     "sweep",
     "trtexec",
@@ -84,6 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import TrtMagicError
     from .export import ExportResult, export_onnx
     from .netron import netron_stop, netron_view
+    from .onnx_files import move_onnx, remove_onnx
     from .results import Run, compare, load_run, why_not_faster
     from .rewrite import RewriteResult, cast_onnx, quantize_onnx
     from .runners import trtexec

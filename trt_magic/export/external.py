@@ -67,35 +67,46 @@ def consolidate(path: Path, external: bool) -> bool:
     """
     import onnx
 
+    from ..netron.external import resolve_inside
+
     model = onnx.load(str(path), load_external_data=False)
-    tensors = list(_tensors(model.graph))
-    outside = [t for t in tensors if t.data_location == _EXTERNAL]
+    every = list(tensors(model.graph))
+    outside = [t for t in every if t.data_location == _EXTERNAL]
     if not outside and not external:
         return False
     name = data_name(path)
-    if outside and _already_one_file(outside, name, tensors):
+    if outside and _already_one_file(outside, name, every):
         return True
     sources = {_location(t) for t in outside}
     part = path.parent / (name + ".part")
+    moved = 0
     with open(part, "wb") as out:
-        for tensor in tensors:
+        for tensor in every:
             if tensor.data_location == _EXTERNAL:
                 _copy_external(tensor, path.parent, out, name)
             elif len(tensor.raw_data) >= THRESHOLD:
                 _move_inline(tensor, out, name)
+            else:
+                continue
+            moved += 1
+    if not moved:  # no tensor big enough to store apart: the model stays one file
+        part.unlink()
+        return False
     os.replace(part, path.parent / name)
     for source in sources - {name}:
-        (path.parent / source).unlink(missing_ok=True)
+        found = resolve_inside(path.parent, source)
+        if found is not None:
+            found.unlink()
     onnx.save_model(model, str(path))
     return True
 
 
-def _already_one_file(outside, name: str, tensors) -> bool:
-    big_inline = any(len(t.raw_data) >= THRESHOLD for t in tensors if t.data_location != _EXTERNAL)
+def _already_one_file(outside, name: str, every) -> bool:
+    big_inline = any(len(t.raw_data) >= THRESHOLD for t in every if t.data_location != _EXTERNAL)
     return not big_inline and {_location(t) for t in outside} == {name}
 
 
-def _tensors(graph):
+def tensors(graph):
     """Every TensorProto of ``graph``: initializers, sparse ones, node attributes, subgraphs."""
     yield from graph.initializer
     for sparse in graph.sparse_initializer:
@@ -110,7 +121,7 @@ def _tensors(graph):
                 yield attr.sparse_tensor.values
                 yield attr.sparse_tensor.indices
             for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
-                yield from _tensors(sub)
+                yield from tensors(sub)
 
 
 def _location(tensor) -> str:
