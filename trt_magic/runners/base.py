@@ -94,6 +94,7 @@ class LogSink:
         if self._file is not None:
             try:
                 self._file.write(text)
+                self._file.flush()  # on disk as it comes: what a full disk cut is still there
             except OSError as exc:  # a full disk: the run goes on, the caller reports it
                 self.write_error = exc
                 self._close_file()
@@ -174,6 +175,8 @@ def settle_run(run: Run, job: Job, exit_code: int | None, stopped: str | None) -
     if job.stage is None:
         run.files = {k: p for k, p in run.files.items() if Path(p).exists()}
         return
+    if run.status == "failed" and _full(job.stage.folder):
+        run.notes.append(f"the disk of {job.stage.folder.parent} is full: trtexec could not write")
     try:
         if job.sink.write_error is not None:
             raise job.sink.write_error
@@ -182,6 +185,14 @@ def settle_run(run: Run, job: Job, exit_code: int | None, stopped: str | None) -
         job.stage.close()
         raise disk_error(exc, exc.filename or job.stage.folder.parent) from None
     run.files = {**inputs, **produced}
+
+
+def _full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < (64 << 10)
 
 
 def settle_outputs(plan: PathPlan, ok: bool) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..commandline.command import PathPlan
 from ..commandline.flags import FILE_FLAGS, split_flag
 from ..results.run import Run
+from .base import shielded
 from .cache_prune import prune_cache
 from .files import copy_atomic, new_folder, remove_tree, write_atomic
 
@@ -230,7 +231,7 @@ class EngineCache:
                 remove_tree(entry)
             os.rename(tmp, entry)
         finally:
-            remove_tree(tmp)
+            shielded(lambda: remove_tree(tmp))
 
     def prune(self, keep: str | None = None) -> None:
         """Evict least recently used entries past ``max_bytes``; drop logs and locks of the past."""

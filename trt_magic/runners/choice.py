@@ -44,7 +44,9 @@ def docker_gpu_support(info: dict) -> str | None:
 def _docker_info(docker_host: str | None) -> tuple[dict | None, str]:
     """(``docker info`` of the host, "") or (None, why there is no answer). Never pulls anything."""
     try:
-        import docker
+        from .docker import sdk
+
+        docker = sdk()  # a Ctrl-C during the first import leaves nothing half-imported
     except ImportError:
         return None, "the docker SDK is not installed (pip install 'trt_magic[docker]')"
     if (docker_host or os.environ.get("DOCKER_HOST", "")).startswith("ssh://"):

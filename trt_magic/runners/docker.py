@@ -12,17 +12,19 @@ from __future__ import annotations
 import io
 import os
 import socket
+import sys
 import tarfile
 import time
 import uuid
 from pathlib import PurePosixPath
 
 from ..commandline.command import format_command
-from ..errors import GpuRuntimeError, RunnerError
+from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
 from .base import Job, abort, new_run, pump, settle_run, shielded, summarize
 from .files import write_atomic
 from .staging import OUT
+from .watchdog import Watchdog
 
 LABEL = "trt_magic"
 OWNER_LABEL = "trt_magic.owner"
@@ -30,9 +32,33 @@ NO_GPU_RUNTIME = 'could not select device driver ""'
 _clients: dict[str, object] = {}
 
 
+def sdk():
+    """The ``docker`` SDK module, imported so that a Ctrl-C during its first import (it takes a
+    few hundred ms) leaves nothing half-imported behind: the next call imports it afresh."""
+    mod = sys.modules.get("docker")
+    if mod is not None and hasattr(mod, "DockerClient") and "docker.types" in sys.modules:
+        return mod
+    _forget("docker")  # what an interrupted import (ours or anyone's) left behind
+    before = set(sys.modules)
+    try:
+        import docker
+        import docker.errors
+        import docker.types
+    except BaseException:
+        for name in set(sys.modules) - before:  # requests, urllib3... half-imported with it
+            sys.modules.pop(name, None)
+        raise
+    return docker
+
+
+def _forget(package: str) -> None:
+    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
+        sys.modules.pop(name, None)
+
+
 def client_for(docker_host: str | None = None):
     """A Docker client for ``docker_host`` (None: DOCKER_HOST or the local socket), reused."""
-    import docker
+    docker = sdk()
 
     key = docker_host or os.environ.get("DOCKER_HOST", "")
     client = _clients.get(key)
@@ -75,7 +101,7 @@ def is_local(url: str) -> bool:
 
 def gpu_requests(gpus: str) -> list:
     """``--gpus`` as DeviceRequests: "all", "none", "2" (device=2), "0,1"."""
-    from docker.types import DeviceRequest
+    DeviceRequest = sdk().types.DeviceRequest  # noqa: N806 - the SDK's class
 
     gpus = (gpus or "all").replace(" ", "")
     if gpus == "none":
@@ -121,12 +147,18 @@ def clean_leftovers(client) -> int:
 
 def ensure_image(client, image: str, note) -> str:
     """Return the image id, pulling the image (with progress) when it is missing."""
-    import docker
+    docker = sdk()
 
     try:
         return client.images.get(image).id
     except docker.errors.ImageNotFound:
         pass
+    except docker.errors.APIError as exc:  # e.g. "invalid reference format"
+        raise ImageError(
+            f"the Docker host refuses the image name {image!r}.",
+            hint="e.g. nvcr.io/nvidia/tensorrt:24.05-py3 (lowercase, optional :tag)",
+            detail=str(exc),
+        ) from None
     from .pull import pull
 
     return pull(client, image, note)
@@ -210,12 +242,15 @@ class DockerRunner:
         if user and hasattr(os, "geteuid") and os.geteuid() == 0 and not user.startswith("0:"):
             job.stage.grant(*(int(x) for x in user.split(":")))  # root kernel, another user
         name = f"trt_magic-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        container = None
+        container, dog = None, None
         try:
+            dog = Watchdog(self.host, name, job.stage.folder)  # removes it if this kernel dies
             container = self._create(job, user, mode, name)
             exit_code, stopped = _execute(container, job, user, mode)
         except BaseException as exc:
             abort(job, lambda: _remove(container, self.client, name))
+            if dog is not None:
+                dog.release(clean=False)
             if isinstance(exc, KeyboardInterrupt):
                 job.sink.note(
                     "interrupted: trtexec stopped, container removed, partial files deleted"
@@ -224,6 +259,7 @@ class DockerRunner:
                 raise _lost_daemon(self.host, exc) from None
             raise
         shielded(lambda: _remove(container, self.client, name))
+        dog.release(clean=True)
         settle_run(run, job, exit_code, stopped)
         if stopped:
             run.notes.append(_stopped_note(stopped, job))
@@ -244,7 +280,7 @@ class DockerRunner:
         return cmd + [*job.stage.docker_args(), job.image, "trtexec", *job.plan.display_args]
 
     def _create(self, job: Job, user: str | None, mode: str, name: str):
-        from docker.types import Mount
+        Mount = sdk().types.Mount  # noqa: N806 - the SDK's class
 
         mounts = []
         if mode == "bind":
@@ -281,7 +317,7 @@ def _groups(user: str | None) -> list[str]:
 
 def _execute(container, job: Job, user: str | None, mode: str) -> tuple[int | None, str | None]:
     """Start the container and follow it to its end: (exit code, why it was stopped or None)."""
-    import docker
+    docker = sdk()
 
     if mode == "copy":
         container.put_archive("/", _input_archive(job, user))
@@ -319,8 +355,9 @@ def _remove(container, client=None, name: str | None = None) -> None:
 
 
 def _lost_errors() -> tuple[type[BaseException], ...]:
-    import docker
     import requests
+
+    docker = sdk()
 
     return (requests.exceptions.ConnectionError, docker.errors.DockerException)
 
@@ -360,7 +397,7 @@ def _input_archive(job: Job, user: str | None) -> bytes:
 
 def _fetch_outputs(container, job: Job) -> None:
     """Copy the files trtexec wrote out of the (stopped) container into the run's folder."""
-    import docker
+    docker = sdk()
 
     for ref in job.plan.outputs:
         try:

@@ -16,7 +16,8 @@ from ..config import BACKENDS, get_settings
 from ..display.live import LiveLog
 from ..errors import RunnerError, UsageError
 from ..results.run import Run
-from .base import Job, LogSink, Runner
+from .base import Job, LogSink, Runner, shielded
+from .files import disk_error
 from .staging import Stage
 
 
@@ -182,8 +183,7 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
 
     key = run_key(job.plan, job.args, identity, job.gpus, runner.host) if cache else None
     if key is None:
-        _open(job)
-        return _finish(runner.run(job), job, identity, cache_dir)
+        return _finish(_run(runner, job), job, identity, cache_dir)
     engines = EngineCache(cache_dir)
     waited = lambda: job.sink.note("another kernel is building the same engine: waiting for it")  # noqa: E731
     started = time.time()
@@ -199,15 +199,33 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
                     f"cached run answered (--no-cache rebuilds); log: {hit.log_path}"
                 )
             return hit
-        _open(job)
-        run = _finish(runner.run(job), job, identity, cache_dir)
+        run = _finish(_run(runner, job), job, identity, cache_dir)
         engines.store(key, run, job.plan, job.sink.note)
     return run
 
 
+def _run(runner, job: Job) -> Run:
+    """Open the run's folder and run; whatever ends the run early, the folder goes."""
+    try:
+        _open(job)
+        return runner.run(job)
+    except BaseException:
+        if job.stage is not None:
+            shielded(job.stage.close)
+        raise
+
+
 def _open(job: Job) -> None:
-    if job.stage is not None:
+    """Create the run's folder; on any error (a full disk, Ctrl-C) nothing of it stays."""
+    if job.stage is None:
+        return
+    try:
         job.stage.open()
+    except BaseException as exc:
+        shielded(job.stage.close)
+        if isinstance(exc, OSError):
+            raise disk_error(exc, exc.filename or job.stage.folder.parent) from None
+        raise
 
 
 def _finish(run: Run, job: Job, identity: str, cache_dir: Path) -> Run:

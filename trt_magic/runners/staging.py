@@ -172,7 +172,10 @@ class Stage:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         os.mkdir(self.folder, 0o700)
         self.opened = True
-        write_atomic(self.cache_dir / "active" / self.folder.name, str(self.folder))
+        try:  # a record for the next run to clear the folder if this kernel dies (best effort)
+            write_atomic(self.cache_dir / "active" / self.folder.name, str(self.folder))
+        except OSError:
+            pass
         (self.folder / "out").mkdir(0o700)
         for ref in self.plan.refs:
             if ref.direction == "inout" and ref.host.is_file():
