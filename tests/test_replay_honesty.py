@@ -177,3 +177,11 @@ def test_recorded_runs_are_named_recorded_in_tables(model):
         "trex-a100-fp32 (recorded)",
         "trex-a100-fp16 (recorded)",
     ]
+
+
+def test_engine_graph_of_a_shipped_recording_path_is_labelled():
+    from trt_magic.display.engine_graph import engine_graph
+    from trt_magic.runners.replay import RECORDED_DIR
+
+    view = engine_graph(RECORDED_DIR / "trex-a100-fp32" / "resnet.onnx.engine.graph.json")
+    assert view.recorded and "recorded, not built" in view.title
