@@ -253,3 +253,24 @@ def test_failed_first_publish_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         export(Mlp(2), tmp_path / "a.onnx")
     assert folder(tmp_path) == []  # neither the data nor the temporary folder
+
+
+def test_engine_cache_key_follows_the_weights_in_the_data_file(tmp_path):
+    """Same architecture, other weights: the .onnx bytes are equal, the data differ."""
+    from trt_magic.commandline.command import plan_paths
+    from trt_magic.runners.cache import run_key
+
+    for name, seed in (("a", 1), ("b", 2), ("c", 1)):
+        sub = tmp_path / name
+        sub.mkdir()
+        torch.manual_seed(seed)
+        export(nn.Linear(64, 64, bias=False), sub / "m.onnx")  # every weight in the data file
+    assert (tmp_path / "a/m.onnx").read_bytes() == (tmp_path / "b/m.onnx").read_bytes()
+
+    def key(folder):
+        args = ["--onnx=m.onnx", "--saveEngine=e.plan"]
+        plan = plan_paths(args, lambda p: tmp_path / folder / p, root=None, temp_engines=False)
+        return run_key(plan, args, "sha256:img", "all", "unix:///var/run/docker.sock")
+
+    assert key("a") != key("b")
+    assert key("a") == key("c")  # same weights, same engine

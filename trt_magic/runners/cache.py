@@ -1,6 +1,7 @@
 """The engine cache and the automatic timing cache (under ``Settings.cache_dir``).
 
-Engine cache: a run is keyed by the bytes of every input file (ONNX, calibration cache, plugins...),
+Engine cache: a run is keyed by the bytes of every input file (ONNX and its external data,
+calibration cache, plugins...),
 the flags (output paths reduced to their flag), the image id and the GPU request and host. An entry
 is a folder written under a temporary name and renamed into place, so readers never see half an
 entry; a per-key file lock makes a second kernel building the same engine wait and then hit.
@@ -23,6 +24,7 @@ from ..commandline.flags import FILE_FLAGS, split_flag
 from ..results.run import Run
 from .base import shielded
 from .cache_prune import prune_cache
+from .external_data import external_data_files
 from .files import copy_atomic, new_folder, remove_tree, write_atomic
 
 _hashes: dict[tuple[str, int, int], str] = {}
@@ -55,7 +57,16 @@ def run_key(plan: PathPlan, args: list[str], identity: str, gpus: str, host: str
             continue  # a timing cache speeds a build up; it does not change what is built
         parts.append(name if spec is not None else arg)
     parts += [f"{r.flag}:{file_digest(r.host)}" for r in inputs]
+    parts += [f"{r.flag}+{loc}:{file_digest(data)}" for r in inputs for loc, data in _data(r)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _data(ref) -> list[tuple[str, Path]]:
+    """An ONNX input's external-data files: its weights are part of what is built."""
+    if ref.flag != "--onnx":
+        return []
+    files = [(loc, ref.host.parent / loc) for loc in external_data_files(ref.host)]
+    return [(loc, path) for loc, path in files if path.is_file()]
 
 
 def _slug(text: str) -> str:
