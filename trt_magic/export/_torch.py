@@ -464,6 +464,8 @@ _BOUNDS = (  # (regex over a guard with the dim's source replaced by X, "min" | 
     (re.compile(r"\bX <= (\d+)\b"), "max"),
     (re.compile(r"\bX < (\d+)\b"), "max-1"),
     (re.compile(r"\bmin\((\d+), X\) == X\b|\bX == min\((\d+), X\)"), "max"),
+    # nn.MultiheadAttention (torch 2.13): "X != 1" and "(16*X) != 16", i.e. at least 2
+    (re.compile(r"\bX != (1)\b|\((\d+)\*X\) != \2\b"), "min2"),
 )
 
 
@@ -496,8 +498,8 @@ def suggested_ranges(text: str) -> dict[str, tuple[int | None, int | None]]:
 def _read_guard(guard: str, pair: list) -> None:
     for pattern, kind in _BOUNDS:
         for hit in pattern.finditer(guard):
-            value = int(next(v for v in hit.groups() if v))
-            if kind == "min":
+            value = 2 if kind == "min2" else int(next(v for v in hit.groups() if v))
+            if kind.startswith("min"):
                 pair[0] = max(pair[0] or 0, value)
             else:
                 value -= kind == "max-1"

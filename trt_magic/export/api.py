@@ -110,6 +110,7 @@ class _Context:
         self.timings: dict[str, float] = {}
         self.samples: dict[str, tuple[dict, dict]] = {}
         self.allow_frozen, self.image, self.log = False, "", ""
+        self.size_branches: list[str] = []
 
 
 def _dynamic_for(prepared, dyn: dict) -> dict:
@@ -219,10 +220,7 @@ def _export_checked(
         ctx.call.path = str(tmpdir / ctx.target.name)
         info = _run_export(ctx, timeout)
         traced = info.get("output_names") or []
-        if info.get("frozen") and not ctx.allow_frozen:
-            raise hints.frozen_branch(info["frozen"], ctx.call.exporter)
-        if info.get("frozen"):
-            ctx.warnings.append(str(hints.frozen_branch(info["frozen"], ctx.call.exporter).message))
+        _frozen(ctx, info.get("frozen") or [])
         t0 = time.perf_counter()
         path = Path(ctx.call.path)
         if external.consolidate(path, ctx.call.external_data):
@@ -234,7 +232,11 @@ def _export_checked(
         histogram = checks.op_histogram(model)
         inputs, outputs = checks.signature(model)
         _check_dims_dynamic(ctx, inputs)
-        rows = parity.run(ctx, expected, model, check, rtol, atol)
+        try:
+            rows = parity.run(ctx, expected, model, check, rtol, atol)
+        except ExportError as exc:  # a frozen size branch is the likely cause: auto retries
+            exc.other_exporter = exc.wrong_file = bool(ctx.size_branches)
+            raise
         ctx.timings["check"] = time.perf_counter() - t0
         published = external.publish(tmpdir, ctx.target)
         ctx.notes += published.notes
@@ -304,6 +306,23 @@ def _temp_dir(target: Path) -> Path:
         return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     except OSError as exc:
         raise hints.unwritable(target, exc.strerror or str(exc)) from None
+
+
+def _frozen(ctx: _Context, places: list[str]) -> None:
+    """Trace places that froze a value: an error (unless allowed); size-only ones a warning,
+    since the second-size parity checks them (and ``auto`` retries when it fails)."""
+    values = [p for p in places if not hints.size_only(p)]
+    sizes = [p for p in places if hints.size_only(p)]
+    ctx.size_branches = sizes
+    if values and not ctx.allow_frozen:
+        raise hints.frozen_branch(values, ctx.call.exporter)
+    if values:
+        ctx.warnings.append(hints.frozen_branch(values, ctx.call.exporter).message)
+    if sizes:
+        ctx.notes.append(
+            f"the trace fixed {len(sizes)} size branch(es) (e.g. {hints.short_place(sizes[0])}): "
+            "the second-size parity checks them"
+        )
 
 
 def _check_cap(ctx: _Context, opset: int) -> None:

@@ -335,7 +335,7 @@ def structure_changed(label: str, count: int, names: list[str], expected: list[s
 
 
 def frozen_branch(places: list[str], exporter: str) -> ExportError:
-    where = "; ".join(_short_place(p) for p in places[:3])
+    where = "; ".join(short_place(p) for p in places[:3])
     more = f" (+{len(places) - 3} more)" if len(places) > 3 else ""
     return _retry(
         ExportError(
@@ -348,7 +348,20 @@ def frozen_branch(places: list[str], exporter: str) -> ExportError:
     )
 
 
-def _short_place(place: str) -> str:
+#: a trace place whose code reads sizes only (``x.shape``, ``len(...)``, ``head_dim``...) and no
+#: reduction of values: its frozen branch follows the input's size, which the second-size parity
+#: checks; ``if x.sum() > 0`` (a value) does not match
+_SIZE_CODE = re.compile(r"shape|size|\bdim\b|_dim\b|ndim|numel|len\(|_length\b|num_heads|_prods")
+_VALUE_CODE = re.compile(r"\.(any|all|item|sum|max|min|mean|tolist|nonzero)\(|torch\.(any|all)")
+
+
+def size_only(place: str) -> bool:
+    """Whether a frozen trace place (``file:line `code```) reads sizes only."""
+    code = place.partition(" `")[2]
+    return bool(code) and bool(_SIZE_CODE.search(code)) and not _VALUE_CODE.search(code)
+
+
+def short_place(place: str) -> str:
     path, _, rest = place.partition(":")
     parts = path.split("/")
     short = "/".join(parts[-2:]) if "site-packages" in path else parts[-1]
