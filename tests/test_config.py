@@ -16,6 +16,7 @@ VALUES = {
     "opset": (17, "17"),
     "netron_url": ("https://hub/user/x/proxy/{port}/", '"https://hub/user/x/proxy/{port}/"'),
     "log_lines": (50, "50"),
+    "cache_size_mb": (512, "512"),
 }
 
 
@@ -84,6 +85,7 @@ BAD_ENV = {
     "opset": "99",
     "netron_url": "https://hub/proxy/{prot}/",
     "log_lines": "-5",
+    "cache_size_mb": "-1",
 }
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+
+import pytest
 
 from trt_magic.commandline.command import plan_paths
 from trt_magic.results.run import Run
@@ -72,7 +75,7 @@ def test_store_load_round_trip_and_partial_entries_miss(tmp_path):
     assert any("cached: built" in n for n in hit.notes)
     # an entry still being written (no run.json yet) is a miss, never half an engine
     (cache.entry("k2")).mkdir(parents=True)
-    (cache.entry("k2") / "0").write_bytes(b"half")
+    (cache.entry("k2") / "1").write_bytes(b"half")
     assert cache.load("k2", plan, None) is None
     failed = Run(command=args, exit_code=1, status="failed")
     cache.store("k3", failed, plan)
@@ -88,3 +91,102 @@ def test_timing_cache_named_after_the_gpu_once_known(tmp_path):
     path = timing_cache_path(tmp_path, "sha256:img", "NVIDIA H100 PCIe")
     assert path.name.endswith("-NVIDIA_H100_PCIe.cache") and path.parent == tmp_path / "timing"
     assert path != timing_cache_path(tmp_path, "sha256:other", "NVIDIA H100 PCIe")
+
+
+def _stored(tmp_path, key="k1", engine=b"engine" * 100, max_bytes=None):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    args = ["--onnx=m.onnx", "--saveEngine=e.plan"]
+    plan = _plan(tmp_path, args)
+    (tmp_path / "e.plan").write_bytes(engine)
+    run = Run(command=args, exit_code=0, status="passed", backend="docker", started=1.0)
+    run.files = {"engine": tmp_path / "e.plan"}
+    cache = EngineCache(tmp_path / "cache", max_bytes=max_bytes)
+    cache.store(key, run, plan)
+    return cache, plan
+
+
+def _damage_truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _damage_same_size_same_mtime(path):
+    st = path.stat()
+    path.write_bytes(b"X" * st.st_size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # only the bytes tell
+
+
+def _damage_missing(path):
+    path.unlink()
+
+
+def _damage_meta(path):
+    (path.parent / "run.json").write_text("{not json")
+
+
+@pytest.mark.parametrize(
+    "damage", [_damage_truncate, _damage_same_size_same_mtime, _damage_missing, _damage_meta]
+)
+def test_a_damaged_entry_is_dropped_with_a_note(tmp_path, damage):
+    cache, plan = _stored(tmp_path)
+    damage(cache.entry("k1") / "1")
+    notes = []
+    assert cache.load("k1", plan, None, notes.append) is None
+    assert not cache.entry("k1").exists()
+    assert notes and "damaged" in notes[0] and "rebuilding" in notes[0]
+
+
+def test_a_rewrite_with_a_new_mtime_is_checked_by_its_full_hash(tmp_path):
+    cache, plan = _stored(tmp_path, engine=os.urandom(3 << 20))
+    stored = cache.entry("k1") / "1"
+    data = bytearray(stored.read_bytes())
+    data[(1 << 20) + 12345] ^= 1  # one bit, between the sampled blocks
+    stored.write_bytes(bytes(data))
+    assert cache.load("k1", plan, None) is None
+    cache, plan = _stored(tmp_path, key="k2", engine=os.urandom(3 << 20))
+    os.utime(cache.entry("k2") / "1")  # touched, same bytes: still a hit
+    assert cache.load("k2", plan, None) is not None
+
+
+def test_least_recently_used_entries_go_first(tmp_path):
+    cache, plan = _stored(tmp_path, key="a", max_bytes=2500)
+    for key in ("b", "c"):
+        time.sleep(0.02)
+        _stored(tmp_path, key=key, max_bytes=2500)
+    assert not cache.entry("a").exists() and cache.entry("c").exists()  # 3 x ~900 B > 2500
+    time.sleep(0.02)
+    assert cache.load("b", plan, None) is not None  # b used now: c is the oldest
+    time.sleep(0.02)
+    _stored(tmp_path, key="d", max_bytes=2500)
+    assert sorted(p.name for p in cache.root.iterdir() if not p.name.startswith(".")) == ["b", "d"]
+
+
+def test_old_logs_and_unused_locks_are_pruned(tmp_path, monkeypatch):
+    import fcntl
+
+    from trt_magic.runners import cache_prune
+
+    monkeypatch.setattr(cache_prune, "KEEP_LOGS", 3)
+    logs = tmp_path / "cache" / "logs"
+    logs.mkdir(parents=True)
+    for i in range(6):
+        (logs / f"run{i}.log").write_text("x")
+        os.utime(logs / f"run{i}.log", (1000 + i, 1000 + i))
+    cache, _ = _stored(tmp_path)
+    locks = cache.root / ".locks"
+    locks.mkdir(exist_ok=True)
+    for name in ("gone", "held", "k1"):
+        (locks / f"{name}.lock").write_text("")
+        os.utime(locks / f"{name}.lock", (0, 0))
+    with open(locks / "held.lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        cache.prune()
+    assert sorted(p.name for p in logs.iterdir()) == ["run3.log", "run4.log", "run5.log"]
+    assert sorted(p.name for p in locks.iterdir()) == ["held.lock", "k1.lock"]
+
+
+def test_the_lock_survives_its_file_being_pruned(tmp_path):
+    cache = EngineCache(tmp_path / "cache")
+    with cache.lock("k"):
+        (cache.root / ".locks" / "k.lock").unlink()  # pruned meanwhile
+    with cache.lock("k"):
+        assert (cache.root / ".locks" / "k.lock").exists()

@@ -253,6 +253,9 @@ def test_a_failed_rebuild_lists_nothing_of_the_earlier_build(
     assert first.files["log"].read_text() == good_log  # the passing log stays its own
     assert "&&&& FAILED" in again.files["log"].read_text()
     assert again.files["log"] != first.files["log"]
+    with pytest.raises(UsageError, match="this run failed"):
+        check_accuracy(again, tmp_path / "good.onnx")
+    again.status = "passed"  # even a run mislabelled: no engine listed, nothing to check
     with pytest.raises(UsageError, match="saved no engine"):
         check_accuracy(again, tmp_path / "good.onnx")
     assert not list(tmp_path.glob(".trt_magic-part-*"))
@@ -287,3 +290,120 @@ def test_the_host_log_write_follows_no_symlink(tmp_path, trtexec_image, no_conta
     assert run.status == "passed"
     assert victim.read_text() == "precious"
     assert not (tmp_path / "e.plan.log").is_symlink() and "&&&& PASSED" in run.read_log()
+
+
+@pytest.mark.docker
+def test_a_cache_hit_reports_this_command_and_a_bad_entry_is_rebuilt(
+    tmp_path, trtexec_image, no_container_left, capsys
+):
+    import time as _time
+
+    onnx = _onnx(tmp_path)
+    first = trtexec("--onnx=model.onnx --saveEngine=a.plan", image=trtexec_image, gpus="none",
+                    display=False)  # fmt: skip
+    assert not first.cached
+    hit = trtexec("--onnx=model.onnx --saveEngine=b.plan", image=trtexec_image, gpus="none",
+                  display=False)  # fmt: skip
+    assert hit.cached and hit.status == "passed"
+    assert hit.command == ["--onnx=model.onnx", "--saveEngine=b.plan"]  # what was just run
+    built = _time.strftime("%Y-%m-%d %H:%M", _time.localtime(first.started))
+    assert any(n.startswith(f"cached: built {built}") for n in hit.notes), hit.notes
+    assert (tmp_path / "b.plan").read_bytes() == onnx.read_bytes()
+    (entry,) = [p for p in (tmp_path / "cache/runs").iterdir() if not p.name.startswith(".")]
+    engine = next(p for p in entry.iterdir() if p.name.isdigit())
+    engine.write_bytes(engine.read_bytes()[:100])  # truncated behind our back
+    capsys.readouterr()
+    again = trtexec("--onnx=model.onnx --saveEngine=c.plan", image=trtexec_image, gpus="none")
+    assert not again.cached and again.status == "passed"
+    assert "damaged" in capsys.readouterr().out  # said, then rebuilt
+    assert (tmp_path / "c.plan").read_bytes() == onnx.read_bytes()
+    assert trtexec("--onnx=model.onnx --saveEngine=d.plan", image=trtexec_image, gpus="none",
+                   display=False).cached  # fmt: skip
+
+
+def _as_user(uid: int, gid: int, groups: list[int], work) -> dict:
+    """Run ``work()`` in a forked child that dropped root for ``uid:gid`` + ``groups``."""
+    import json
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become the user, run, report, exit without pytest's clean-up
+        code = 0
+        try:
+            os.close(read)
+            import trt_magic.runners.docker as docker_runner
+
+            docker_runner._clients.clear()  # the parent's connections are not ours
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            result = work()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            result, code = {"crash": f"{type(exc).__name__}: {exc}"}, 1
+        os.write(write, json.dumps(result).encode())
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.mark.docker
+def test_a_non_root_user_works_in_a_group_shared_folder(trtexec_image, docker_client):
+    import grp
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    from conftest import missing
+
+    if os.geteuid() != 0:
+        missing("creating a test user needs root")
+    name = f"trtm{uuid.uuid4().hex[:6]}"
+    base = Path(tempfile.mkdtemp(prefix="trt_magic-users-"))
+    try:
+        subprocess.run(["groupadd", f"{name}g"], check=True)
+        subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", name], check=True)
+        user, group = pwd.getpwnam(name), grp.getgrnam(f"{name}g")
+        base.chmod(0o755)
+        shared = base / "shared"
+        shared.mkdir()
+        os.chown(shared, 0, group.gr_gid)
+        shared.chmod(0o2770)  # the group's folder: setgid, no access for others
+        onnx = shared / "model.onnx"
+        onnx.write_bytes(os.urandom(4000))
+        os.chown(onnx, 0, group.gr_gid)
+        onnx.chmod(0o640)  # readable only through the supplementary group
+        closed = base / "closed"
+        closed.mkdir(mode=0o755)  # root's: the user may not write here
+        cache = base / "cache"
+        cache.mkdir()
+        os.chown(cache, user.pw_uid, user.pw_gid)
+
+        def work() -> dict:
+            config.use_settings(config.Settings(cache_dir=str(cache), workdir=str(shared)))
+            run = trtexec("--onnx=model.onnx --saveEngine=out/e.plan", image=trtexec_image,
+                          gpus="none", display=False)  # fmt: skip
+            try:
+                trtexec(f"--onnx=model.onnx --saveEngine={closed}/e.plan", image=trtexec_image,
+                        gpus="none", display=False)  # fmt: skip
+                refused = ""
+            except RunnerError as exc:
+                refused = str(exc)
+            return {"status": run.status, "errors": run.errors, "refused": refused}
+
+        docker_gid = grp.getgrnam("docker").gr_gid
+        result = _as_user(user.pw_uid, user.pw_gid, [group.gr_gid, docker_gid], work)
+        assert result["status"] == "passed", result  # the container kept the group
+        engine = shared / "out/e.plan"
+        assert engine.read_bytes() == onnx.read_bytes()
+        assert engine.stat().st_uid == user.pw_uid
+        assert "you cannot write into" in result["refused"]
+        assert list(closed.iterdir()) == []
+        assert not list(shared.rglob(".trt_magic-part-*"))
+    finally:
+        subprocess.run(["userdel", name], check=False)
+        subprocess.run(["groupdel", f"{name}g"], check=False)
+        shutil.rmtree(base, ignore_errors=True)

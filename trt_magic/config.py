@@ -29,6 +29,7 @@ ENV_VARS = {
     "opset": "TRT_MAGIC_OPSET",
     "netron_url": "TRT_MAGIC_NETRON_URL",
     "log_lines": "TRT_MAGIC_LOG_LINES",
+    "cache_size_mb": "TRT_MAGIC_CACHE_SIZE_MB",
 }
 
 
@@ -89,6 +90,12 @@ def _check_log_lines(value: int) -> int:
     return value
 
 
+def _check_cache_size(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"{value} is negative (0: no bound)")
+    return value
+
+
 def _as_is(value):
     return value
 
@@ -103,6 +110,7 @@ CHECKS = {
     "opset": (_check_opset, "17 (0: automatic)"),
     "netron_url": (_check_netron_url, "{base_url}proxy/{port}/"),
     "log_lines": (_check_log_lines, "200"),
+    "cache_size_mb": (_check_cache_size, "20480 (0: no bound)"),
 }
 
 
@@ -215,6 +223,11 @@ class Settings(Configurable):
         "(env TRT_MAGIC_LOG_LINES).",
     ).tag(config=True)
 
+    cache_size_mb = _Whole(
+        help="Most MB the engine cache keeps; least recently used entries go first, 0: no bound "
+        "(env TRT_MAGIC_CACHE_SIZE_MB).",
+    ).tag(config=True)
+
     @default("image")
     def _image_default(self):
         return env_setting("image", DEFAULT_IMAGE)
@@ -246,6 +259,10 @@ class Settings(Configurable):
     @default("log_lines")
     def _log_lines_default(self):
         return env_setting("log_lines", 200)
+
+    @default("cache_size_mb")
+    def _cache_size_mb_default(self):
+        return env_setting("cache_size_mb", 20480)
 
     @validate(*ENV_VARS)
     def _check(self, proposal):

@@ -109,6 +109,11 @@ def _engine_of(run_or_engine: Run | str | Path) -> tuple[Run | None, Path]:
         )
     else:
         run = run_or_engine
+        if run.status in ("failed", "timeout", "interrupted"):
+            raise UsageError(
+                f"this run {run.status}: it built no engine to check.",
+                hint="fix the build (see run.errors), then check_accuracy on the run that passed",
+            )
         engine = run.files.get("engine")
         if engine is None:
             raise UsageError(

@@ -62,6 +62,7 @@ def _remove_unlocked(cache, key: str) -> bool:
         return True
     lock = cache.root / ".locks" / f"{key}.lock"
     try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError:
         return False

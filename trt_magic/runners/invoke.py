@@ -184,7 +184,8 @@ def _run_cached(runner, job: Job, cache: bool, identity: str, cache_dir: Path) -
     key = run_key(job.plan, job.args, identity, job.gpus, runner.host) if cache else None
     if key is None:
         return _finish(_run(runner, job), job, identity, cache_dir)
-    engines = EngineCache(cache_dir)
+    bound = get_settings().cache_size_mb
+    engines = EngineCache(cache_dir, max_bytes=bound * 2**20 if bound else None)
     waited = lambda: job.sink.note("another kernel is building the same engine: waiting for it")  # noqa: E731
     started = time.time()
     with engines.lock(key, on_wait=waited):
