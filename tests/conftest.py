@@ -114,17 +114,21 @@ def trtexec_image(docker_client) -> str:
 @pytest.fixture(scope="session")
 def trtexec_image_11(docker_client) -> str:
     """Tag of the TensorRT 11.x test image: TRT_VERSION=11.1.0, removed flags refused."""
-    from docker_image import build_test_image
+    from docker_image import build_test_image, remove_test_image
 
-    return build_test_image(docker_client, "11")
+    tag = build_test_image(docker_client, "11")
+    yield tag
+    remove_test_image(docker_client, tag)
 
 
 @pytest.fixture(scope="session")
 def trtexec_image_86(docker_client) -> str:
     """Tag of the test image stating TRT_VERSION=8.6.1 in its environment."""
-    from docker_image import build_test_image
+    from docker_image import build_test_image, remove_test_image
 
-    return build_test_image(docker_client, "8.6")
+    tag = build_test_image(docker_client, "8.6")
+    yield tag
+    remove_test_image(docker_client, tag)
 
 
 @pytest.fixture(scope="session")

@@ -52,13 +52,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
 import secrets
 import tarfile
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 REPOSITORY = "trt_magic-test/trtexec"
-RUN_ID = secrets.token_hex(4)  # this process's test run: its images carry it in their tag
+#: this test run (its pid, then random): its images carry it in their tag, "-run<pid>p<hex>"
+RUN_ID = f"{os.getpid()}p{secrets.token_hex(3)}"
+_STALE = re.compile(r"-?run(\d+)p[0-9a-f]+$")
+_swept: set[int] = set()
 BUSYBOX = Path("/bin/busybox")
 APPLETS = [
     "sh", "cat", "cp", "head", "sleep", "mkdir", "touch", "test", "[", "echo", "printf",
@@ -209,23 +214,58 @@ def build_test_image(client, variant: str = "10") -> str:
         return tag
     except docker.errors.ImageNotFound:
         pass
+    if id(client) not in _swept:
+        _swept.add(id(client))
+        sweep_stale_images(client)
     repo, _, version = tag.partition(":")
     client.api.import_image_from_data(data, repository=repo, tag=version, changes=changes)
     client.images.get(tag)  # raises if the import did not take
     return tag
 
 
+def sweep_stale_images(client) -> list[str]:
+    """Remove test images of runs whose pytest process is gone (killed before its teardown)."""
+    stale = []
+    for image in client.images.list(name="trt_magic-test/*"):
+        for tag in image.tags:
+            match = _STALE.search(tag.rpartition(":")[2])
+            if match and not _alive(int(match.group(1))):
+                stale.append(tag)
+    for tag in stale:
+        remove_test_image(client, tag)
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_test_image(client, tag: str) -> None:
-    """Remove ``tag`` (an image this run imported) and the containers made from it."""
+    """Remove the image ``tag`` names (this run's own import) and the containers made from it.
+
+    By image id, not by tag: every other name this run gave it (a tag pushed to the test
+    registry, the digest of a pull back) goes with it, so no ``<none>`` image is left. The id is
+    this run's alone: an import records its own creation time.
+    """
     import docker
 
-    for c in client.api.containers(all=True, filters={"ancestor": tag}):
+    try:
+        image_id = client.images.get(tag).id
+    except docker.errors.ImageNotFound:
+        return
+    for c in client.api.containers(all=True, filters={"ancestor": image_id}):
         try:
             client.api.remove_container(c["Id"], force=True)
         except docker.errors.APIError:  # already gone
             pass
     try:
-        client.images.remove(tag, force=True)
+        client.images.remove(image_id, force=True)
     except docker.errors.ImageNotFound:
         pass
 
