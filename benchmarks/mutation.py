@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work" / "mutation"
+STORE = ROOT / "benchmarks" / ".work" / "mutation-runs.json"  # each module's latest result
 EQUIVALENT_FILE = ROOT / "benchmarks" / "MUTANTS.md"
 RESULTS_FILE = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Mutation testing"
@@ -35,18 +36,18 @@ TARGET = 0.90
 #: module -> why a silent bug there costs most
 MODULES = {
     "trt_magic/results/tables.py": "the per-layer join (a wrong time on a layer)",
-    "trt_magic/results/layer_match.py": "layer pairing of two runs (layer_diff)",
     "trt_magic/results/log.py": "trtexec log parsing (figures, status, errors)",
-    "trt_magic/results/exports.py": "--export* JSON parsing",
     "trt_magic/spec.py": "the profile/spec checks (bad flags reach trtexec)",
     "trt_magic/export/checks.py": "export checks (parity, graph reading)",
     "trt_magic/export/hints.py": "export error -> fix (a wrong fix)",
-    "trt_magic/export/preflight.py": "operator/opset pre-flight",
-    "trt_magic/accuracy/report.py": "the accuracy tolerance rule",
     "trt_magic/display/live.py": "the live log (escaping, throttle)",
     "trt_magic/runners/cache.py": "the engine cache key (a stale engine reused)",
     "trt_magic/commandline/command.py": "host <-> container path mapping",
 }
+
+#: worth adding when time allows (each takes 5-10 min more): results/exports.py (JSON parsing),
+#: results/layer_match.py (layer_diff pairing), accuracy/report.py (the tolerance rule),
+#: export/preflight.py
 
 #: the fast tests of those modules (mutmut runs, per mutant, those that reach its function)
 TESTS = [
@@ -100,14 +101,16 @@ def config(modules: list[str], tests: list[str]) -> str:
     )
 
 
-def run_mutmut(workdir: Path, jobs: int) -> dict[str, str]:
-    """Run mutmut in ``workdir``; return mutant name -> status."""
+def run_mutmut(workdir: Path, jobs: int, run: bool = True) -> dict[str, str]:
+    """Run mutmut in ``workdir`` (unless ``run`` is False: read the last run's results); return
+    mutant name -> status."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CI")}
     mutmut = [sys.executable, "-m", "mutmut"]
     log = workdir / "mutmut-run.log"
-    with open(log, "w") as out:
-        subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=workdir, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=False)  # fmt: skip
+    if run:
+        with open(log, "w") as out:
+            subprocess.run([*mutmut, "run", "--max-children", str(jobs)], cwd=workdir, env=env,
+                           stdout=out, stderr=subprocess.STDOUT, check=False)  # fmt: skip
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=workdir, env=env,
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
     statuses = parse_results(listing)
@@ -155,8 +158,8 @@ def score(statuses: dict[str, str], equivalent: set[str]) -> dict[str, Counter]:
     return table
 
 
-def render(table: dict[str, Counter], command: str, seconds: float) -> str:
-    """The RESULTS.md section."""
+def render(table: dict[str, Counter], runs: list[str]) -> str:
+    """The RESULTS.md section; ``runs``: when and how each module's result was measured."""
     total = Counter()
     rows = ["| module | mutants | killed | survived | no tests | equivalent | score |",
             "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -169,11 +172,11 @@ def render(table: dict[str, Counter], command: str, seconds: float) -> str:
     verdict = "yes" if counted and killed / counted >= TARGET else "NO"
     return (
         f"{SECTION}\n\n"
-        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  \n"
-        f"Command: `{command}` ({seconds / 60:.0f} min)  \n"
-        f"Score = killed / (mutants - equivalent); target >= {TARGET:.0%}: {verdict}. "
-        "Surviving mutants judged equivalent are listed with the reason in "
-        "`benchmarks/MUTANTS.md`.\n\n" + "\n".join(rows) + "\n"
+        + "".join(f"Run: {r}  \n" for r in runs)
+        + f"Score = killed (a test failed, or the mutant hung past mutmut's timeout) / (mutants - "
+        f"equivalent); target >= {TARGET:.0%}: {verdict}. Surviving mutants judged equivalent "
+        "are listed with the reason in `benchmarks/MUTANTS.md`; 'no tests': no fast test "
+        "reaches the function.\n\n" + "\n".join(rows) + "\n"
     )
 
 
@@ -224,34 +227,63 @@ def mutant_diffs(workdir: Path, names: list[str]) -> dict[str, str]:
     return diffs
 
 
+def merge_runs(path: Path, modules: list[str], statuses: dict[str, str], diffs: dict[str, str],
+               run: str) -> dict[str, dict]:  # fmt: skip
+    """Keep each module's latest result in ``path`` (JSON): re-running one module after adding
+    its tests updates that module only. Returns the merged store."""
+    import json
+
+    store = json.loads(path.read_text()) if path.exists() else {}
+    for module in modules:
+        mine = {n: [st, diffs.get(n, "")] for n, st in statuses.items() if module_of(n) == module}
+        store[module] = {"run": run, "mutants": mine}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(store, indent=1, ensure_ascii=False))
+    return store
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", nargs="*", default=None, help="a subset of the modules")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--write", action="store_true", help="write the score to RESULTS.md")
+    parser.add_argument("--rescore", action="store_true",
+                        help="no new run: score the last run again (after editing MUTANTS.md)")  # fmt: skip
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if not (ROOT / m).is_file()]
     if unknown:
         parser.error(f"no such module: {', '.join(unknown)}")
     started = time.monotonic()
-    copy_checkout(WORK)
-    with open(WORK / "pyproject.toml", "a") as fh:
-        fh.write(config(modules, [t for t in TESTS if (WORK / t).is_file()]))
-    statuses = run_mutmut(WORK, args.jobs)
+    if not args.rescore:
+        copy_checkout(WORK)
+        with open(WORK / "pyproject.toml", "a") as fh:
+            fh.write(config(modules, [t for t in TESTS if (WORK / t).is_file()]))
+    statuses = run_mutmut(WORK, args.jobs, run=not args.rescore)
     equivalent = equivalent_mutants()
-    table = score(statuses, equivalent)
-    command = "python -m benchmarks.mutation" + (
-        " --modules " + " ".join(args.modules) if args.modules else ""
+    diffs = mutant_diffs(WORK, survivors(statuses, set()))
+    command = (
+        "python -m benchmarks.mutation"
+        + (" --modules " + " ".join(args.modules) if args.modules else "")
+        + (" --rescore (of the last run)" if args.rescore else "")
     )
-    section = render(table, command, time.monotonic() - started)
+    minutes = (time.monotonic() - started) / 60
+    run = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `{command}` ({minutes:.0f} min)"
+    if args.rescore and STORE.exists():  # the store already has when each module ran
+        store = merge_runs(STORE, [], statuses, diffs, run)
+    else:
+        store = merge_runs(STORE, modules, statuses, diffs, run)
+    merged = {n: v[0] for m in MODULES if m in store for n, v in store[m]["mutants"].items()}
+    table = score(merged, equivalent)
+    runs = sorted({store[m]["run"] for m in MODULES if m in store})
+    section = render(table, runs)
     print(section)
-    left = survivors(statuses, equivalent)
-    diffs = mutant_diffs(WORK, left)
-    lines = [f"{n} [{statuses[n]}]: {diffs.get(n, '')}" for n in left]
-    (WORK / "survivors.txt").write_text("\n".join(lines) + "\n")
-    print(f"{len(left)} mutants not killed: {WORK / 'survivors.txt'}; "
-          f"see one with: cd {WORK} && mutmut show NAME")  # fmt: skip
+    left = survivors(merged, equivalent)
+    diff_of = {n: v[1] for m in store.values() for n, v in m["mutants"].items()}
+    lines = [f"{n} [{merged[n]}]: {diff_of.get(n, '')}" for n in left]
+    out = STORE.with_name("mutation-survivors.txt")
+    out.write_text("\n".join(lines) + "\n")
+    print(f"{len(left)} mutants not killed nor listed as equivalent: {out}")
     if args.write:
         write_section(section)
     total = Counter()

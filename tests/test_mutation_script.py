@@ -41,7 +41,10 @@ def test_score_counts_timeouts_as_killed_and_listed_mutants_as_equivalent(tmp_pa
     table = mutation.score(mutation.parse_results(LISTING), equivalent)
     assert table["trt_magic/spec.py"] == Counter(killed=2, equivalent=1)
     assert table["trt_magic/display/live.py"] == Counter(killed=1, survived=1, **{"no tests": 1})
-    section = mutation.render(table, "python -m benchmarks.mutation", 60)
+    section = mutation.render(
+        table, ["2026-11-29 23:00 UTC: `python -m benchmarks.mutation` (1 min)"]
+    )
+    assert "Run: 2026-11-29 23:00 UTC: `python -m benchmarks.mutation` (1 min)  \n" in section
     assert "| trt_magic/spec.py | 3 | 2 | 0 | 0 | 1 | 100.0 % |" in section
     assert "| trt_magic/display/live.py | 3 | 1 | 1 | 1 | 0 | 33.3 % |" in section
     assert "| **all** | 6 | 3 | 1 | 1 | 1 | 60.0 % |" in section
@@ -71,3 +74,17 @@ def test_mutant_diffs_show_the_changed_line(tmp_path):
         "trt_magic.spec.x_check__mutmut_1": "-if lo > mid: / +if lo >= mid:",
         "trt_magic.spec.xǁAǁf__mutmut_2": "-return 'a' / +return 'XXaXX'",
     }
+
+
+def test_runs_merge_per_module(tmp_path):
+    store = tmp_path / "runs.json"
+    first = mutation.parse_results(LISTING)
+    mutation.merge_runs(store, ["trt_magic/spec.py", "trt_magic/display/live.py"], first, {}, "r1")
+    again = {"trt_magic.spec.x__range_problems__mutmut_13": "killed"}
+    merged = mutation.merge_runs(store, ["trt_magic/spec.py"], again, {}, "r2")
+    assert merged["trt_magic/spec.py"] == {
+        "run": "r2",
+        "mutants": {"trt_magic.spec.x__range_problems__mutmut_13": ["killed", ""]},
+    }
+    assert merged["trt_magic/display/live.py"]["run"] == "r1"
+    assert len(merged["trt_magic/display/live.py"]["mutants"]) == 3
