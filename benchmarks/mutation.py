@@ -212,8 +212,9 @@ def mutant_diffs(workdir: Path, names: list[str]) -> dict[str, str]:
     diffs = {}
     for module, wanted in by_module.items():
         source = (workdir / "mutants" / module).read_text()
-        functions = {
-            node.name: ast.get_source_segment(source, node) or ""
+        lines = source.splitlines()
+        functions = {  # by line span: ast.get_source_segment re-splits the file on every call
+            node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
             for node in ast.walk(ast.parse(source))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }

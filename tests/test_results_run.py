@@ -12,7 +12,7 @@ from data.registry import DATA, LAYER_INFO, LOGS, PROFILE, PROFILE_METADATA
 from trt_magic.errors import ResultError
 from trt_magic.results import Recorded, Run, load_run
 from trt_magic.results.exports import LayerRecord, ProfileRecord
-from trt_magic.results.tables import layers_frame
+from trt_magic.results.tables import layers_frame, timings_frame, trace_frame
 
 TREX_PREFIXES = {
     "trex/A100-fp16/resnet.onnx.engine": "trex/A100-fp16/resnet.onnx.engine.profile.metadata.json",
@@ -107,6 +107,16 @@ def test_timings_from_export_times():
     assert len(t) == 263
     assert t["latency_ms"].iloc[0] == 13.0181
     assert {"start_enq_ms", "compute_ms", "h2d_ms"} <= set(t.columns)
+
+
+def test_timing_and_trace_frames_are_named():
+    t = timings_frame(
+        [{"startEnqMs": 1.0, "latencyMs": 2.5}, {"startEnqMs": 3.0, "latencyMs": 2.0}]
+    )
+    assert list(t.columns) == ["start_enq_ms", "latency_ms"] and t.index.name == "inference"
+    trace = trace_frame([(1.0, 1.5, 0.1), (2.0, 2.5, 0.2)])
+    assert list(trace.columns) == ["gpu_latency_ms", "host_latency_ms", "enqueue_ms"]
+    assert trace.index.name == "window" and trace.loc[1, "host_latency_ms"] == 2.5
 
 
 def test_failed_build_log_gives_a_failed_run_with_its_errors():

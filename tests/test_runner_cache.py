@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -81,6 +82,80 @@ def test_store_load_round_trip_and_partial_entries_miss(tmp_path):
     cache.store("k3", failed, plan)
     assert not cache.entry("k3").exists()
     assert not list(cache.root.glob(".tmp-*")) and not list(cache.root.glob(".trt_magic-part-*"))
+
+
+def test_key_keeps_flags_after_the_timing_cache_and_other_cache_files(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    base = ["--onnx=m.onnx", "--timingCacheFile=t.cache"]
+    k = _key(tmp_path, base)
+    assert k != _key(tmp_path, [*base, "--fp16"])  # a flag after the timing cache still counts
+    assert k != _key(tmp_path, [*base, "--calib=c.cache"])  # an INT8 calibration cache does
+    assert k != _key(tmp_path, [*base, "--tuningCacheFile=u.cache"])
+
+
+def test_key_tells_files_of_one_size_and_time_apart(tmp_path):
+    for name, data in (("a.onnx", b"model-a"), ("b.onnx", b"model-b")):
+        (tmp_path / name).write_bytes(data)
+        os.utime(tmp_path / name, ns=(5, 5))  # same size, same mtime: only the path differs
+    assert _key(tmp_path, ["--onnx=a.onnx"]) != _key(tmp_path, ["--onnx=b.onnx"])
+
+
+def test_cached_run_keeps_what_the_build_recorded(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    args = ["--onnx=m.onnx", "--saveEngine=e.plan"]
+    plan = _plan(tmp_path, args)
+    (tmp_path / "e.plan").write_bytes(b"engine")
+    (tmp_path / "e.log").write_text("log\n")
+    started = 1_700_000_000.0
+    run = Run(command=args, exit_code=0, status="passed", backend="docker", image="img:1",
+              image_id="sha256:abc", gpus="1", host="tcp://gpu:2375",
+              docker_command=["docker", "run", "img:1"], started=started, duration_s=9.25,
+              notes=["cached: from an older entry", "timing cache: t.cache"])  # fmt: skip
+    run.files = {"engine": tmp_path / "e.plan", "log": tmp_path / "e.log"}
+    cache = EngineCache(tmp_path / "cache")
+    cache.store("k", run, plan)
+    assert cache.entry("k") == tmp_path / "cache" / "runs" / "k"
+    hit = cache.load("k", plan, None)
+    kept = (
+        "command",
+        "exit_code",
+        "backend",
+        "image",
+        "image_id",
+        "gpus",
+        "host",
+        "docker_command",
+    )
+    assert {f: getattr(hit, f) for f in kept} == {f: getattr(run, f) for f in kept}
+    assert (hit.status, hit.cached) == ("passed", True)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
+    assert hit.notes == [f"cached: built {when} in 9.2 s; --no-cache rebuilds", "timing cache: t.cache"]  # fmt: skip
+    assert hit.files == {"onnx": tmp_path / "m.onnx", "engine": tmp_path / "e.plan"}  # no log asked
+    hit = cache.load("k", plan, tmp_path / "again.log")
+    assert hit.files["log"] == tmp_path / "again.log"
+    assert (tmp_path / "again.log").read_text() == "log\n"
+
+
+def test_cached_run_of_an_old_entry_has_defaults(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    args = ["--onnx=m.onnx"]
+    cache = EngineCache(tmp_path / "cache")
+    cache.store("k", Run(command=args, exit_code=0, status="passed"), _plan(tmp_path, args))
+    meta_path = cache.entry("k") / "run.json"
+    meta = json.loads(meta_path.read_text())
+    assert sorted(meta) == sorted(["command", "exit_code", "image", "image_id", "gpus", "host",
+                                   "docker_command", "started", "duration_s", "backend", "notes",
+                                   "files"])  # fmt: skip
+    for key in ("backend", "notes", "started", "duration_s", "image"):
+        del meta[key]  # an entry written before these were kept
+    meta_path.write_text(json.dumps(meta))
+    hit = cache.load("k", _plan(tmp_path, args), None)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(0))
+    assert (hit.backend, hit.image, hit.notes) == (
+        "files",
+        None,
+        [f"cached: built {when} in 0.0 s; --no-cache rebuilds"],
+    )
 
 
 def test_timing_cache_named_after_the_gpu_once_known(tmp_path):

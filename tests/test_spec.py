@@ -11,6 +11,7 @@ from trt_magic.errors import UsageError
 from trt_magic.spec import (
     BuildSpec,
     Precision,
+    ShapeProblem,
     ShapeProfile,
     ShapeRange,
     format_shape,
@@ -157,6 +158,67 @@ def test_profile_order_checks_are_exact(lo, mid, hi, expected):
     else:
         profile.check()
         assert f"--minShapes=IMAGES:{lo}x3x224x224" in spec.to_args()
+
+
+def test_problems_of_every_input_are_listed_with_where_they_are():
+    profile = ShapeProfile(
+        dims={"a": ("n", 4), "b": ("m", 4), "c": ("k", 2)},
+        ranges={"b": ShapeRange((2, 4), (1, 4), (3, 4)), "c": ShapeRange((1,), (1,), (1,)),
+                "zz": ShapeRange((1,), (1,), (1,))},
+    )  # fmt: skip
+    assert profile.validate() == [
+        ShapeProblem("a", None, "", "a: no min/opt/max shape"),
+        ShapeProblem("b", 0, "opt", "b[0] (m): min 2 > opt 1"),
+        ShapeProblem("c", None, "min", "c: min shape has 1 dims, the model 2"),
+        ShapeProblem("c", None, "opt", "c: opt shape has 1 dims, the model 2"),
+        ShapeProblem("c", None, "max", "c: max shape has 1 dims, the model 2"),
+        ShapeProblem("zz", None, "", "zz: the model has no such input"),
+    ]
+    static = ShapeProfile(dims={"x": ("n", 3)}, ranges={"x": ShapeRange((1, 3), (1, 4), (2, 3))})
+    assert static.validate() == [ShapeProblem("x", 1, "opt", "x[1] is static 3; opt 4 differs")]
+    with pytest.raises(UsageError) as info:
+        static.check()
+    assert info.value.hint == (
+        "every dynamic dim needs 1 <= min <= opt <= max; static dims keep the model's value"
+    )
+
+
+def test_shape_flags_of_several_inputs_and_quoted_names():
+    profile = ShapeProfile(
+        dims={"a:0": ("n", 4), "b": ("m",), "cX": ("k",)},
+        ranges={"a:0": ShapeRange((1, 4), (2, 4), (3, 4)), "b": ShapeRange((1,), (5,), (9,)),
+                "cX": ShapeRange((1,), (1,), (1,))},
+    )  # fmt: skip
+    assert profile.shape_flags() == [
+        "--minShapes='a:0':1x4,b:1,cX:1",
+        "--optShapes='a:0':2x4,b:5,cX:1",
+        "--maxShapes='a:0':3x4,b:9,cX:1",
+    ]
+
+
+def test_precision_spellings_and_unknown():
+    assert Precision.parse("--fp16") is Precision.FP16
+    assert (
+        Precision.parse(" strongly typed ") is Precision.parse("typed") is Precision.STRONGLY_TYPED
+    )
+    assert Precision.parse("tf32") is Precision.FP32
+    with pytest.raises(UsageError) as info:
+        Precision.parse("fp64")
+    assert info.value.hint == "choose from " + ", ".join(p.name.lower() for p in Precision)
+    assert info.value.hint.startswith("choose from fp32, ")
+
+
+def test_with_precision_drops_per_engine_outputs_and_from_dict_defaults():
+    spec = BuildSpec("m.onnx", engine="a.plan", layer_info="a.json", profile_json="p.json")
+    other = spec.with_precision(Precision.FP16)
+    assert (other.engine, other.layer_info, other.profile_json) == (None, None, None)
+    assert other.precisions == (Precision.FP16,)
+    data = BuildSpec("m.onnx", profile=ShapeProfile(dims={"x": ("n",)})).to_dict()
+    assert data["profile"] == {"dims": {"x": ["n"]}, "ranges": {}, "dtypes": {}}
+    assert "profile" not in spec.to_dict() and spec.to_dict()["onnx"] == "m.onnx"
+    bare = BuildSpec.from_dict({"onnx": "m.onnx", "profile": {}})
+    assert bare.precisions == () and bare.profile.dims == {} and bare.profile.ranges == {}
+    assert bare.profile.dtypes == {}
 
 
 def test_missing_range_and_unknown_input():

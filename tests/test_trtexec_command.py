@@ -101,3 +101,28 @@ def test_docker_command_reproduces_the_run(tmp_path):
     ]
     assert "--gpus" not in docker_run_command("img:1", plan, gpus="none", user=None)
     assert Path(cmd[cmd.index("-v") + 1].split(":")[0]) == tmp_path
+
+
+def test_usage_errors_say_what_to_do():
+    with pytest.raises(UsageError) as err:
+        split_args("--onnx='open")
+    assert err.value.message == "cannot split the trtexec flags: No closing quotation"
+    assert err.value.hint == "close the quote you opened"
+    with pytest.raises(UsageError) as err:
+        split_args("trtexec model.onnx")
+    assert err.value.message == "'model.onnx' is not a trtexec flag."
+    assert err.value.hint == "trtexec takes --name=value (with '='), e.g. --onnx=model.onnx"
+    assert split_args(["-trtexec", "--fp16"][1:]) == ["--fp16"]
+
+
+def test_docker_command_every_option(tmp_path):
+    plan = _plan(["--onnx=m.onnx", "--saveEngine=o/e.plan"], tmp_path)
+    cmd = docker_run_command("img:1", plan, gpus="all", user="1000:1000", docker_host="ssh://gpu")
+    assert cmd == [
+        "docker", "-H", "ssh://gpu", "run", "--rm", "--network", "none", "--gpus", "all",
+        "--user", "1000:1000",
+        "-v", f"{tmp_path}:/trt_magic/in0:ro", "-v", f"{tmp_path / 'o'}:/trt_magic/out1",
+        "img:1", "trtexec", "--onnx=/trt_magic/in0/m.onnx", "--saveEngine=/trt_magic/out1/e.plan",
+    ]  # fmt: skip
+    plain = docker_run_command("img:1", plan, gpus="", user=None)
+    assert plain[:5] == ["docker", "run", "--rm", "--network", "none"] and "--user" not in plain
