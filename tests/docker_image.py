@@ -36,6 +36,10 @@ sampleOptions.cpp at NVIDIA/TensorRT v11.0): a message on stderr naming the flag
 That message is the fake's own, not a trtexec log: no real 11.x log is public. Otherwise it
 behaves as above (it replays the real 10.16.1 logs; the image environment is what says 11.x).
 
+Added for external data (issue 21), chosen by the ONNX file's NAME: ``withdata``: the model's
+``<name>.data`` must be readable beside it (else exit 2); ``rodata``: it must not be writable
+(else exit 4: a bind mount that is not read-only).
+
 Added for the accuracy check and sweeps (issue 9), chosen by NAME too:
 - ``fixed<N>`` in the ONNX file's base name: the build sleeps N seconds first (a build of fixed
   time, for sweep scheduling tests and benchmarks/bench_sweep.py), then succeeds as above;
@@ -116,6 +120,13 @@ while [ -n "$rest" ]; do  # every --loadInputs file (name:file,name:file) must b
   item="${rest%%,*}"; check --loadInputs "${item##*:}"
   case "$rest" in *,*) rest="${rest#*,}" ;; *) rest="" ;; esac
 done
+case "${onnx##*/}" in  # issue 21: the model's <name>.data must be beside it (read-only)
+  *withdata*) check "--onnx's external data" "$onnx.data" ;;
+esac
+case "${onnx##*/}" in
+  *rodata*) if touch -- "$onnx.data" 2>/dev/null; then
+      echo "fake trtexec: $onnx.data is writable (an input must be read-only)" >&2; exit 4; fi ;;
+esac
 case "${onnx##*/}" in
   *fixed[0-9]*) t="${onnx##*/}"; t="${t#*fixed}"; sleep "${t%%[!0-9]*}" ;;
 esac

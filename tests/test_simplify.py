@@ -417,8 +417,12 @@ def _with_external_data(source: Path) -> Path:
     return source.with_name(source.name + ".data")
 
 
-def test_external_data_is_made_inline(model_copy):
+def test_external_data_follows_the_result(model_copy):
+    """Issue 21: the result keeps its weights in ONE file named after it, the source's pair is
+    untouched; in place, the model's own data file is replaced with it (both or neither)."""
     import onnx
+
+    from trt_magic.runners.external_data import external_data_files
 
     source = model_copy("constant")
     data = _with_external_data(source)
@@ -426,12 +430,15 @@ def test_external_data_is_made_inline(model_copy):
     result = simplify_onnx(source)
     assert {n: _digest(source.parent / n) for n in kept} == kept  # the original pair untouched
     assert result.after.nodes == 2 and all(p.ok for p in result.parity)
-    model = onnx.load(result.path, load_external_data=False)
-    assert all(t.data_location == onnx.TensorProto.DEFAULT for t in model.graph.initializer)
-    assert any("constant.onnx.data" in w and "inline" in w for w in result.warnings)
+    assert external_data_files(result.path) == ["constant.simplified.onnx.data"]
+    assert result.path.with_name("constant.simplified.onnx.data").is_file()
+    assert not any("inline" in w or "no longer used" in w for w in result.warnings)
     replaced = simplify_onnx(source, out=source)
-    assert replaced.after.nodes == 2 and data.exists()  # never deletes a file of the user's
-    assert any("no longer used" in w for w in replaced.warnings)
+    assert replaced.after.nodes == 2 and data.exists()
+    assert external_data_files(source) == ["constant.onnx.data"]
+    assert _digest(data) != kept["constant.onnx.data"]  # its own data, replaced with it
+    model = onnx.load(str(source))  # weights found where the graph says
+    assert model.graph.node and not list(source.parent.glob(".*"))  # no temporary file left
 
 
 def test_external_data_past_the_limit_is_refused(model_copy, monkeypatch):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from .checks import check_path
@@ -50,7 +49,9 @@ def move_onnx(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool
             shutil.move(old, new)
     own = source.name + _SUFFIX
     if source.parent / own in plan and own != target.name + _SUFFIX:
-        _write_renamed(source, target, {own: target.name + _SUFFIX})
+        from .export.external import rename_data
+
+        rename_data(source, {own: target.name + _SUFFIX}, target)
         source.unlink()
     else:
         shutil.move(source, target)
@@ -140,23 +141,3 @@ def _shared(model: Path) -> set[str]:
         return set()
     others = [p for p in sorted(model.parent.glob("*.onnx"))[:500] if p.name != model.name]
     return {name for p in others for name in external_data_files(p) if name in mine}
-
-
-def _write_renamed(source: Path, target: Path, names: dict[str, str]) -> None:
-    """Write ``source``'s graph to ``target`` with its data locations renamed (weights unread)."""
-    import onnx
-
-    from .export.external import tensors
-
-    model = onnx.load(str(source), load_external_data=False)
-    for tensor in tensors(model.graph):
-        for entry in tensor.external_data:
-            if entry.key == "location" and entry.value in names:
-                entry.value = names[entry.value]
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        onnx.save_model(model, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

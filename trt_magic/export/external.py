@@ -228,33 +228,42 @@ def check_free(target: Path) -> None:
 
 
 def publish(tmpdir: Path, target: Path) -> Published:
-    """Move ``tmpdir``'s data file then its ``.onnx`` onto ``target`` (both or neither).
+    """Move ``tmpdir``'s data file then its ``.onnx`` onto ``target`` (both or neither)."""
+    new_data = tmpdir / data_name(target)
+    return replace_pair(tmpdir / target.name, new_data if new_data.exists() else None, target)
 
-    A data file the replaced ``target`` read under the same name is replaced; other files
-    the old model read (per-tensor layouts of other tools) are left where they are.
+
+def replace_pair(new_onnx: Path, new_data: Path | None, target: Path) -> Published:
+    """Move ``new_data`` onto ``<target>.data``, then ``new_onnx`` onto ``target``.
+
+    Both files must already be in ``target``'s folder (os.replace is then atomic) and
+    ``new_onnx`` must name ``<target>.data``. A data file the replaced ``target`` read under
+    that name is replaced (or removed when the new model has none); if the ``.onnx`` cannot be
+    moved, the previous data is put back. Other files the old model read (per-tensor layouts
+    of other tools) are left where they are.
     """
     from ..runners.external_data import external_data_files
 
     check_free(target)
-    new_onnx, new_data = tmpdir / target.name, tmpdir / data_name(target)
     dest = target.parent / data_name(target)
     old = set(external_data_files(target)) if target.exists() else set()
     done = Published()
-    backup = tmpdir / ".previous.data"
-    if dest.exists() and (new_data.exists() or dest.name in old):
+    backup = target.parent / f".{dest.name}.{os.getpid()}-{id(done):x}.old"
+    if dest.exists() and (new_data is not None or dest.name in old):
         os.replace(dest, backup)  # this model's own data: replaced or, if none now, removed
     try:
-        if new_data.exists():
+        if new_data is not None:
             os.replace(new_data, dest)
             done.data, done.data_size = dest, dest.stat().st_size
         done.size = new_onnx.stat().st_size + done.data_size
         os.replace(new_onnx, target)
     except BaseException:
-        if done.data is not None:
+        if done.data is not None and new_data is not None:
             os.replace(dest, new_data)
         if backup.exists():
             os.replace(backup, dest)
         raise
+    backup.unlink(missing_ok=True)
     left = sorted(old - {dest.name})
     if left:
         done.notes.append(
@@ -263,3 +272,25 @@ def publish(tmpdir: Path, target: Path) -> Published:
             "this export did not write them"
         )
     return done
+
+
+def rename_data(model: Path, names: dict[str, str], dest: Path | None = None) -> None:
+    """Write ``model``'s graph to ``dest`` (default: itself) with data locations renamed.
+
+    Only the graph is read and written (no weight); the write goes through a temporary file
+    and ``os.replace``.
+    """
+    import onnx
+
+    dest = model if dest is None else dest
+    proto = onnx.load(str(model), load_external_data=False)
+    for tensor in tensors(proto.graph):
+        for entry in tensor.external_data:
+            if entry.key == "location" and entry.value in names:
+                entry.value = names[entry.value]
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.renamed")
+    try:
+        onnx.save_model(proto, str(tmp))
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

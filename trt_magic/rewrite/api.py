@@ -17,7 +17,7 @@ from ..checks import check_number, check_path
 from ..config import get_settings
 from ..errors import MissingDependency, SimplifyError
 from . import checks
-from .files import publish, temp_beside
+from .files import discard, publish, temp_beside
 from .result import RewriteResult
 from .step import Step, run_step
 
@@ -162,7 +162,7 @@ def _rewrite(kind, precision, path, out, fn, options, settings, calib, samples, 
         preview_seconds = time.perf_counter() - preview_started
         publish(tmp, target, source)
     finally:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         if npz is not None:
             npz.unlink(missing_ok=True)
     if kind == "quantize" and step.extra.get("random_calibration"):

@@ -101,6 +101,20 @@ def load_model(source: str, limit: int) -> tuple[onnx.ModelProto | None, dict]:
     return model, facts
 
 
+def save(model: onnx.ModelProto, dest: str, external: dict) -> None:
+    """Save ``model``; one from an external-data source keeps its weights in ``<dest>.data``.
+
+    The caller renames that file with the model (``trt_magic.rewrite.files.publish``).
+    """
+    if not external:
+        onnx.save_model(model, dest)
+        return
+    onnx.save_model(
+        model, dest, save_as_external_data=True, all_tensors_to_one_file=True,
+        location=os.path.basename(dest) + ".data", size_threshold=1024,
+    )  # fmt: skip
+
+
 def handle(request: dict, started_method=lambda: None) -> dict:
     """Run one method on one file; the answer carries the figures before and after.
 
@@ -125,6 +139,8 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     if request.get("takes") == "paths":  # the library reads and writes files itself
         extra = fn(request["source"], request["dest"], **options) or {}
         result = onnx.load(request["dest"], load_external_data=False)
+        if external and not external_data_files(result):
+            save(result, request["dest"], external)  # its weights follow the source's layout
     else:
         result = fn(model, **options)
         if not isinstance(result, onnx.ModelProto):
@@ -132,11 +148,11 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     method_seconds = time.perf_counter() - method_started
     after = describe(result)
     if request.get("takes") != "paths":
-        onnx.save_model(result, request["dest"])
+        save(result, request["dest"], external)
     return {
         "status": "ok",
         "extra": extra,
-        "external": external,
+        "external": {"kept": external["files"]} if external else {},
         "before": before,
         "after": after,
         "method_seconds": method_seconds,

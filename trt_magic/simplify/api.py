@@ -12,7 +12,7 @@ from ..checks import check_number, check_path
 from ..config import get_settings
 from ..errors import SimplifyError
 from ..rewrite import checks
-from ..rewrite.files import publish, temp_beside
+from ..rewrite.files import discard, publish, temp_beside
 from ..rewrite.step import run_step
 from .methods import Method, resolve_methods
 from .result import Attempt, GraphStats, OutputParity, SimplifyResult
@@ -99,7 +99,7 @@ def simplify_onnx(
                 return _result(source, target, method, m, trial, attempts, started)
             failures.append(trial)
         finally:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
     raise _all_failed(source, failures)
 
 
