@@ -68,3 +68,12 @@ def test_from_a_comparison_and_as_html():
     html = r._repr_html_()
     assert "Why isn't int8 faster than fp16?" in html and "Q/DQ nodes did not fuse" in html
     assert "65%" in html
+
+
+def test_without_layer_times_it_says_what_to_add():
+    log = load_run(DATA / "trtexec/log-10.16.1-onnx-default-run.log")
+    r = why_not_faster(log, load_run(FP16), ("log", "fp16"))
+    assert r.speedup is None and len(r.reasons) == 1
+    assert (
+        r.reasons[0].startswith("no per-layer times for log") and "--exportProfile" in r.reasons[0]
+    )

@@ -65,7 +65,7 @@ def _kind(raw: dict) -> str | None:
     return raw.get("ParameterType") or raw.get("LayerType")
 
 
-def _reformat(raw: dict, engine_low: set[str]) -> Finding | None:
+def _reformat(raw: dict) -> Finding | None:
     src, dst = _dtype(_first(raw, "Inputs")), _dtype(_first(raw, "Outputs"))
     if raw.get("Origin") == "QDQ":
         return _qdq(raw, src, dst)
@@ -198,7 +198,7 @@ def lint_layers(
         percent = percents[i] if percents is not None and i < len(percents) else None
         here: list[Finding | None] = []
         if kind == "Reformat":
-            here.append(_reformat(raw, low))
+            here.append(_reformat(raw))
         elif kind == "Scale":
             src, dst = _dtype(_first(raw, "Inputs")), _dtype(_first(raw, "Outputs"))
             if (src in QUANTIZED) != (dst in QUANTIZED):  # TREx's QDQLinter (Int8 only)

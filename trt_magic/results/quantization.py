@@ -79,6 +79,11 @@ def _reasons(
 ) -> list[str]:
     """Plain sentences, the costliest first."""
     quantized, baseline = names
+    missing = [n for n, f in ((quantized, q), (baseline, b)) if not f["layers_ms"]]
+    if missing:
+        return [f"no per-layer times for {' and '.join(missing)}: build with "
+                "--profilingVerbosity=detailed --exportLayerInfo=<file> and time with "
+                "--exportProfile=<file> (plus --separateProfileRun before TensorRT 11)"]  # fmt: skip
     total = q["layers_ms"] or 0.0
     found: list[tuple[float, str]] = []
     share = q["quantized_share"]
