@@ -265,3 +265,12 @@ def test_the_lock_survives_its_file_being_pruned(tmp_path):
         (cache.root / ".locks" / "k.lock").unlink()  # pruned meanwhile
     with cache.lock("k"):
         assert (cache.root / ".locks" / "k.lock").exists()
+
+
+def test_a_served_engine_changed_in_place_is_caught_on_the_next_hit(tmp_path):
+    cache, plan = _stored(tmp_path)
+    (tmp_path / "e.plan").unlink()
+    assert cache.load("k1", plan, None) is not None
+    with open(tmp_path / "e.plan", "r+b") as fh:  # served as a link: this writes the entry too
+        fh.write(b"X")
+    assert cache.load("k1", plan, None) is None  # the mtime moved, the full hash differs

@@ -5,6 +5,10 @@ calibration cache, plugins...),
 the flags (output paths reduced to their flag), the image id and the GPU request and host. An entry
 is a folder written under a temporary name and renamed into place, so readers never see half an
 entry; a per-key file lock makes a second kernel building the same engine wait and then hit.
+Each stored file records its size, mtime and blake2b (plus a hash of 16 sampled blocks); a hit
+checks size and samples, and the full hash when the mtime moved, before serving the files as hard
+links (O(1); a copy across filesystems). A damaged entry is dropped with a note and rebuilt. The
+cache is bounded (``Settings.cache_size_mb``, least recently used first; cache_prune.py).
 Timing cache: one ``--timingCacheFile`` per (image, GPU), passed unless the user gives one.
 """
 
@@ -25,7 +29,7 @@ from ..results.run import Run
 from .base import shielded
 from .cache_prune import prune_cache
 from .external_data import external_data_files
-from .files import copy_atomic, new_folder, remove_tree, write_atomic
+from .files import link_atomic, new_folder, remove_tree, write_atomic
 
 _hashes: dict[tuple[str, int, int], str] = {}
 
@@ -172,13 +176,13 @@ class EngineCache:
         files: dict[str, Path] = {}
         for i, ref in enumerate(plan.refs):
             if ref.direction == "output" and str(i) in records:
-                copy_atomic(entry / str(i), ref.host)
+                link_atomic(entry / str(i), ref.host)  # verified above; a change shows next time
                 if ref.kind:
                     files[ref.kind] = ref.host
             elif ref.direction == "input" and ref.kind:
                 files[ref.kind] = ref.host
         if log_path is not None and "log" in records:
-            copy_atomic(entry / "log", log_path)
+            link_atomic(entry / "log", log_path)
             files["log"] = log_path
         os.utime(entry / "run.json")  # least recently used goes first
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta.get("started") or 0))
