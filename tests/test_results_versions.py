@@ -59,3 +59,9 @@ def test_summary_spells_a_recorded_integer_version():
 
     run = Run(log_text="", recorded=Recorded("test", tensorrt="8601"))
     assert run.summary["tensorrt_version"] == "8.6.1"
+
+
+def test_recorded_label_spells_the_version_dotted():
+    from trt_magic.results import Recorded
+
+    assert Recorded("test", gpu="A100", tensorrt="v8601").label().endswith("A100, TensorRT 8.6.1")

@@ -54,7 +54,10 @@ class Recorded:
     differences: list[str] = field(default_factory=list)
 
     def label(self) -> str:
-        parts = [p for p in (self.gpu, f"TensorRT {self.tensorrt}" if self.tensorrt else "") if p]
+        from .log import spell_version  # "8601" -> "8.6.1": versions are always dotted
+
+        version = spell_version(self.tensorrt) if self.tensorrt else ""
+        parts = [p for p in (self.gpu, f"TensorRT {version}" if version else "") if p]
         return "recorded: " + ", ".join([self.source, *parts])
 
     def describe(self) -> str:
