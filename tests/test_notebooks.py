@@ -255,7 +255,7 @@ def test_precision_lesson_on_a_tensorrt_11_image(tmp_path, request):
     assert output_text(tagged(nb, "check-int8-build")[0]).startswith("passed")
     mix = output_text(tagged(nb, "check-mix")[0])
     for precision in ("FP32", "FP16", "INT8"):
-        assert precision in table_header(mix) or precision in mix
+        assert precision in mix  # somewhere in the table: header, rows
     assert "PrecisionWarning: ERROR: fp16 was requested but 0 %" in output_text(
         tagged(nb, "check-warning")[0]
     )

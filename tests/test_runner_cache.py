@@ -161,6 +161,8 @@ def test_cached_run_of_an_old_entry_has_defaults(tmp_path):
 def test_timing_cache_named_after_the_gpu_once_known(tmp_path):
     assert gpu_label(tmp_path, "unix://x", "all") == "unix://x-gpusall"
     learn_gpu(tmp_path, "unix://x", "all", "NVIDIA H100 PCIe")
+    table = json.loads((tmp_path / "timing" / "gpus.json").read_text(encoding="utf-8"))
+    assert table == {"unix://x|all": "NVIDIA H100 PCIe"}
     assert gpu_label(tmp_path, "unix://x", "all") == "NVIDIA H100 PCIe"
     assert gpu_label(tmp_path, "unix://x", "1") == "unix://x-gpus1"
     path = timing_cache_path(tmp_path, "sha256:img", "NVIDIA H100 PCIe")

@@ -120,7 +120,8 @@ def test_pull_is_refused_without_login_and_works_after_it(docker_config, pushed,
     with pytest.raises(ImageError) as info:
         pull(client, name, note=lambda s: None)
     assert "refused to give" in info.value.message and f"docker login {REGISTRY}" in info.value.hint
-    assert "no basic auth credentials" in info.value.detail or "unauthorized" in info.value.detail
+    # the daemon's own words (Docker 2x with the test registry): kept in the detail
+    assert "no basic auth credentials" in info.value.detail
     docker_config(
         registry
     )  # what `docker login registry.trt-magic.test:5443` writes; the same client retries
