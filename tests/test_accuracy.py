@@ -349,3 +349,31 @@ def test_input_files_follow_the_input_io_formats():
     assert input_io_types(["--inputIOFormats=fp16:chw,int32:chw"], 2) == ["float16", "int32"]
     with pytest.raises(UsageError, match="bf16"):
         input_io_types(["--inputIOFormats=bf16:chw"], 1)
+
+
+@pytest.mark.docker
+def test_a_failed_check_leaves_no_temp_folder_and_inputs_follow_no_symlink(
+    docker_client, trtexec_image, tmp_path, docker_settings
+):
+    import glob
+    import os
+    import tempfile
+
+    from trt_magic.errors import ResultError
+
+    run, onnx = _build(tmp_path, "identity.plan", trtexec_image)
+    # the fake engine writes no --exportOutput unless "identity" is in its path: the check fails
+    other = tmp_path / "plain.plan"
+    other.write_bytes(b"x")
+    pattern = os.path.join(tempfile.gettempdir(), "trt_magic-accuracy-*")
+    before = set(glob.glob(pattern))
+    with pytest.raises(ResultError):
+        check_accuracy(other, onnx, shapes="x:2x4", image=trtexec_image, gpus="none")
+    assert set(glob.glob(pattern)) == before
+    work = tmp_path / "work"
+    work.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (work / "input0.bin").symlink_to(victim)
+    assert check_accuracy(run, workdir=work).passed
+    assert victim.read_text() == "keep" and not (work / "input0.bin").is_symlink()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from ..checks import check_path
 from ..errors import ResultError, UsageError
 from ..results.run import Run
+from ..runners.files import write_atomic
 from ..spec import format_shape, parse_shapes
 from .export_output import read_export_output
 from .inputs import (
@@ -86,14 +88,20 @@ def check_accuracy(
     else:
         feed = make_inputs(specs, choose_shapes(specs, profile), seed)
     reference = reference_outputs(onnx, feed)
+    made = not workdir  # ours: removed again when the check fails
     workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="trt_magic-accuracy-"))
-    engine_run = _run_engine(
-        engine, specs, feed, workdir, run=run, image=image, backend=backend,
-        docker_host=docker_host, gpus=gpus, timeout=timeout, display=display, cancel=cancel,
-        extra_args=list(extra_args),
-    )  # fmt: skip
-    out_file = Path(engine_run.files.get("output") or workdir / "outputs.json")
-    got = read_export_output(out_file)
+    try:
+        engine_run = _run_engine(
+            engine, specs, feed, workdir, run=run, image=image, backend=backend,
+            docker_host=docker_host, gpus=gpus, timeout=timeout, display=display, cancel=cancel,
+            extra_args=list(extra_args),
+        )  # fmt: skip
+        out_file = Path(engine_run.files.get("output") or workdir / "outputs.json")
+        got = read_export_output(out_file)
+    except BaseException:
+        if made:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
     return build_report(reference, got, rtol=rtol, atol=atol, histogram=histogram,
                         inputs={k: v.shape for k, v in feed.items()}, engine=str(engine),
                         onnx=str(onnx), run=engine_run)  # fmt: skip
@@ -141,7 +149,9 @@ def _run_engine(engine, specs, feed, workdir: Path, *, run, extra_args, **option
     for i, s in enumerate(specs):
         path = workdir / f"input{i}.bin"
         data = feed[s.name] if types[i] is None else feed[s.name].astype(types[i])
-        data.tofile(path)  # raw, C order, in the binding's type: what trtexec's README asks for
+        # raw, C order, in the binding's type (what trtexec's README asks for); a new file
+        # renamed into place: a symlink planted at the name is replaced, never written through
+        write_atomic(path, data.tobytes())
         load.append(f"{_quoted(s.name)}:{path}")
     args = [
         f"--loadEngine={engine}",
