@@ -34,10 +34,10 @@ def test_convolution_macs_and_bytes():
     conv = frame.loc["Conv_0 + Relu_1"]
     # N x K x P x Q x C x R x S of ResNet-18's first conv, batch 32
     assert conv["macs"] == 32 * 64 * 112 * 112 * 3 * 7 * 7
-    assert conv["weights_bytes"] == (9408 + 64) * 2  # FP16 weights and bias
+    assert (conv["weights_bytes"], conv["bias_bytes"]) == (9408 * 2, 64 * 2)  # FP16 weights, bias
     assert conv["activation_bytes"] == (32 * 3 * 224 * 224 + 32 * 64 * 112 * 112) * 2
     assert conv["intensity"] == pytest.approx(
-        conv["macs"] / (conv["weights_bytes"] + conv["activation_bytes"])
+        conv["macs"] / (conv["weights_bytes"] + conv["bias_bytes"] + conv["activation_bytes"])
     )
     assert conv["time_ms"] == 0.111616 and conv["percent"] == 10.9768  # from the profile
     pool = frame.loc["MaxPool_2"]
@@ -82,3 +82,17 @@ def test_engine_memory_from_layers_and_log():
     }
     old = load_run(DATA / "trtexec/log-8.5.2-yolov8seg-fp16-workspace-deprecated.log").memory
     assert old["scratch_bytes"] == 675865600  # 8.x prints it without "bytes"
+
+
+TREX_SIZES = json.loads((DATA / "trex_pairs/sizes.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("prefix", sorted(TREX_SIZES["engines"]))
+def test_bytes_equal_trex_on_every_layer(prefix):
+    # TREx 0.2.1's Layer.total_io_size_bytes and weights_size, recorded by trex_pairs/record.py
+    frame = load_run(DATA / prefix).layer_info.set_index("Name")
+    trex = TREX_SIZES["engines"][prefix]
+    assert len(trex) >= 24
+    for name, sizes in trex.items():
+        assert frame.loc[name, "activation_bytes"] == sizes["io_bytes"], name
+        assert frame.loc[name, "weights_bytes"] == sizes["weights_bytes"], name

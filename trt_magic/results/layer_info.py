@@ -2,12 +2,15 @@
 arithmetic intensity, weight and activation bytes, and the engine's memory totals.
 
 The derived figures follow TREx 0.2.1 (NVIDIA/TensorRT tools/experimental/trt-engine-explorer
-``trex/layer.py``, ``trex/activations.py``): activation bytes are ``prod(Dimensions) x element
-size`` of every input and output (vectorized formats' channel padding not counted), weight bytes
-``Weights.Count + Bias.Count`` times their element size. MACs are counted where the layer info
-has the shapes: convolutions (``N x prod(output spatial) x Weights.Count``), transposed
-convolutions (per input pixel), fully connected layers and GEMMs (``prod(output) x K``). A
-dimension of -1 (a dynamic shape not resolved in the export) gives no figure rather than a wrong one.
+``trex/layer.py``, ``trex/activations.py``) and equal its ``total_io_size_bytes`` and
+``weights_size`` on every layer of the real exports (tests/data/trex_pairs/sizes.json):
+activation bytes are ``prod(Dimensions) x element size`` of every input and output (vectorized
+formats' channel padding not counted); weight bytes ``Weights.Count`` times its element size.
+TREx leaves the bias out, so ``bias_bytes`` is a column of its own (intensity counts both).
+MACs are counted where the layer info has the shapes: convolutions (``N x prod(output spatial)
+x Weights.Count``), transposed convolutions (per input pixel), fully connected layers and GEMMs
+(``prod(output) x K``). A dimension of -1 (a dynamic shape not resolved in the export) gives no
+figure rather than a wrong one.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ _WEIGHT_TYPES = {"Float": 4.0, "FP32": 4.0, "Half": 2.0, "FP16": 2.0, "BFloat16"
 CONV_TYPES = frozenset({"Convolution"})
 GEMM_TYPES = frozenset({"gemm", "MatrixMultiply", "FullyConnected"})
 #: derived columns added after the raw attributes
-DERIVED = ["type", "precision", "macs", "weights_bytes", "activation_bytes", "intensity"]
+DERIVED = ["type", "precision", "macs", "weights_bytes", "bias_bytes", "activation_bytes",
+           "intensity"]  # fmt: skip
 
 
 def _count(dims) -> int | None:
@@ -53,10 +57,11 @@ def tensor_bytes(tensor: dict) -> float | None:
     return None if n is None or size is None else n * size
 
 
-def weights_bytes(raw: dict) -> float:
-    """Bytes of the layer's own weights and bias (0 when it lists none)."""
+def weights_bytes(raw: dict, keys: tuple[str, ...] = ("Weights", "Bias")) -> float:
+    """Bytes of the layer's own weights and bias (0 when it lists none); ``keys=("Weights",)``
+    for the weights alone (TREx's ``Layer.weights_size``)."""
     total = 0.0
-    for key in ("Weights", "Bias"):
+    for key in keys:
         w = raw.get(key)
         if isinstance(w, dict) and isinstance(w.get("Count"), int):
             total += w["Count"] * _WEIGHT_TYPES.get(str(w.get("Type")), 0.0)
@@ -98,13 +103,13 @@ def _precision(raw: dict) -> str | None:
 
 
 def derived(raw: dict | str) -> tuple:
-    """(type, precision, macs, weights_bytes, activation_bytes, intensity) of one layer."""
+    """(type, precision, macs, weights_bytes, bias_bytes, activation_bytes, intensity)."""
     return _derived_columns([raw])[0]
 
 
 def _derived_columns(raw_layers: Sequence[dict | str]) -> list[tuple]:
     """``derived`` for every layer in one tight loop (the per-layer cost of ``layer_info``)."""
-    none = (None, None, None, None, None, None)
+    none = (None,) * len(DERIVED)
     sizes: dict[str | None, float | None] = {}  # Format/Datatype -> bytes per element
     prec: dict[str | None, str | None] = {}
     prod = math.prod
@@ -127,16 +132,17 @@ def _derived_columns(raw_layers: Sequence[dict | str]) -> list[tuple]:
                 break
             act += prod(dims) * size
         kind = raw.get("ParameterType") or raw.get("LayerType")
-        w = weights_bytes(raw) if "Weights" in raw or "Bias" in raw else 0.0
+        w = weights_bytes(raw, ("Weights",)) if "Weights" in raw else 0.0
+        bias = weights_bytes(raw, ("Bias",)) if "Bias" in raw else 0.0
         m = macs(raw) if kind in CONV_TYPES or kind in GEMM_TYPES else None
-        moved = act + w
+        moved = act + w + bias
         intensity = m / moved if m is not None and moved and moved == moved else None
         first = inputs[0] if inputs else (outputs[0] if outputs else None)
         fmt = first.get("Format/Datatype") if first else None
         precision = prec.get(fmt, "?")
         if precision == "?":
             precision = prec[fmt] = dtype_of_format(fmt)
-        append((kind, precision, m, w, None if act != act else act, intensity))
+        append((kind, precision, m, w, bias, None if act != act else act, intensity))
     return out
 
 
@@ -183,7 +189,8 @@ def layer_info_frame(raw_layers: Sequence[dict | str]) -> pd.DataFrame:
 
 
 _DTYPES = {"type": "object", "precision": "object", "macs": "float64",
-           "weights_bytes": "float64", "activation_bytes": "float64", "intensity": "float64"}  # fmt: skip
+           "weights_bytes": "float64", "bias_bytes": "float64", "activation_bytes": "float64",
+           "intensity": "float64"}  # fmt: skip
 
 
 def memory_totals(

@@ -299,8 +299,8 @@ class Run:
     @property
     def layer_info(self) -> pd.DataFrame:
         """Every raw ``--exportLayerInfo`` attribute of every layer (one row each) plus ``type``,
-        ``precision``, ``macs``, ``weights_bytes``, ``activation_bytes``, ``intensity`` (MACs per
-        byte moved) and, when profiled, ``time_ms`` and ``percent``."""
+        ``precision``, ``macs``, ``weights_bytes``, ``bias_bytes``, ``activation_bytes``,
+        ``intensity`` (MACs per byte moved) and, when profiled, ``time_ms`` and ``percent``."""
         from .shape_profiles import layer_info_of
 
         k = self.current_shape_profile

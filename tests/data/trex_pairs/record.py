@@ -8,7 +8,8 @@ PYTHONPATH and pandas 2.2.1 (TREx's pin) + numpy + plotly in a throwaway venv::
 
 ``compare_engines`` imports notebook-only modules at the top (``trex.notebook`` needs dtale,
 ``trex.interactive`` ipywidgets); ``match_layers`` uses none of them, so they are stubbed here.
-Writes ``pairs.json``: per pair, TREx's ``match_layers`` answer as layer names (None: unmatched).
+Writes ``pairs.json``: per pair, TREx's ``match_layers`` answer as layer names (None: unmatched);
+and ``sizes.json``: per engine and layer, TREx's ``Layer.total_io_size_bytes`` and ``weights_size``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ def main() -> None:
         out["pairs"][label] = record
     path = Path(__file__).with_name("pairs.json")
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    sizes = {"trex_version": trex.__version__, "engines": {}}
+    for prefix in sorted({p for pair in PAIRS.values() for p in pair}):
+        layers = EnginePlan(str(DATA / f"{prefix}.graph.json")).all_layers
+        sizes["engines"][prefix] = {
+            layer.name: {"io_bytes": float(layer.total_io_size_bytes),
+                         "weights_bytes": float(layer.weights_size)}
+            for layer in layers
+        }  # fmt: skip
+    Path(__file__).with_name("sizes.json").write_text(json.dumps(sizes, indent=1) + "\n")
     print(path)
 
 
