@@ -202,10 +202,14 @@ def test_external_data_moves_weights_beside_the_model(tmp_path):
         [helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [weights]
     )
     onnx.save(helper.make_model(graph), path)
-    assert checks.ensure_external_data(path) is True
+    from trt_magic.export import external
+
+    assert external.consolidate(path, external=True) is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.onnx", "big.onnx.data"]
     assert (tmp_path / "big.onnx.data").stat().st_size == 4096
-    assert checks.ensure_external_data(path) is False  # the data file is already there
+    stamp = (tmp_path / "big.onnx.data").stat().st_mtime_ns
+    assert external.consolidate(path, external=True) is True  # already one file: left alone
+    assert (tmp_path / "big.onnx.data").stat().st_mtime_ns == stamp
     reloaded = onnx.load(str(path))
     assert onnx.numpy_helper.to_array(reloaded.graph.initializer[0])[-1] == 1023
 

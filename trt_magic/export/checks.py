@@ -242,25 +242,6 @@ def rename_dims(model, dynamic: dict[str, dict[int, str]]) -> dict[str, str]:
     return mapping
 
 
-def ensure_external_data(path: Path) -> bool:
-    """Move the weights of ``path`` into ``<name>.data`` beside it unless the exporter did.
-
-    The TorchScript exporter ignores ``external_data=`` (torch 2.13) and switches by itself only
-    past 2 GB; this makes the decision trt_magic took hold for both exporters.
-    Returns True when it rewrote the file.
-    """
-    import onnx
-
-    if any(f != path for f in path.parent.iterdir()):
-        return False  # the exporter already wrote external data files
-    model = onnx.load(str(path))
-    onnx.save_model(
-        model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-        location=f"{path.name}.data", size_threshold=1024,
-    )  # fmt: skip
-    return True
-
-
 def rename_outputs(model, names: list[str]) -> bool:
     """Name the graph outputs ``names`` (the flattened forward outputs), in order.
 
