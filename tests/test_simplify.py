@@ -432,7 +432,8 @@ def test_external_data_follows_the_result(model_copy):
     assert result.after.nodes == 2 and all(p.ok for p in result.parity)
     assert external_data_files(result.path) == ["constant.simplified.onnx.data"]
     assert result.path.with_name("constant.simplified.onnx.data").is_file()
-    assert not any("inline" in w or "no longer used" in w for w in result.warnings)
+    assert not any("inline" in w for w in result.warnings)
+    assert not any("no longer used" in w for w in result.warnings)
     replaced = simplify_onnx(source, out=source)
     assert replaced.after.nodes == 2 and data.exists()
     assert external_data_files(source) == ["constant.onnx.data"]
