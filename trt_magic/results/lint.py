@@ -118,8 +118,10 @@ def _conv_rules(raw: dict, kind: str | None) -> list[Finding]:
     name, found = raw.get("Name", ""), []
     src_t, dst_t = _first(raw, "Inputs"), _first(raw, "Outputs")
     src, dst = _dtype(src_t), _dtype(dst_t)
-    tactic = raw.get("TacticName")
-    if src not in (None, "FP32") and tactic and not _TENSOR_CORE.search(tactic):
+    # no TacticName: a TensorRT-internal kernel (CudaDepthwiseConvolution in
+    # tests/data/trex/mobilenet-qat), which TREx names "TensorRT" and flags too
+    tactic = raw.get("TacticName") or f"TensorRT ({raw.get('LayerType', '?')})"
+    if src not in (None, "FP32") and not _TENSOR_CORE.search(tactic):
         small = len(src_t.get("Dimensions") or []) == 4 and 0 < src_t["Dimensions"][1] < 32
         found.append(Finding(name, "no_tensor_cores", "info",
                              "this convolution's kernel is not a Tensor Core kernel",

@@ -9,7 +9,8 @@ PYTHONPATH and pandas 2.2.1 (TREx's pin) + numpy + plotly in a throwaway venv::
 ``compare_engines`` imports notebook-only modules at the top (``trex.notebook`` needs dtale,
 ``trex.interactive`` ipywidgets); ``match_layers`` uses none of them, so they are stubbed here.
 Writes ``pairs.json``: per pair, TREx's ``match_layers`` answer as layer names (None: unmatched);
-and ``sizes.json``: per engine and layer, TREx's ``Layer.total_io_size_bytes`` and ``weights_size``.
+``sizes.json``: per engine and layer, TREx's ``Layer.total_io_size_bytes`` and ``weights_size``;
+``lint.json``: per engine of ``LINTED``, the layers each TREx linter reports.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ for stub in ("trex.notebook", "trex.interactive"):
 import trex  # noqa: E402
 from trex.compare_engines import match_layers  # noqa: E402
 from trex.engine_plan import EnginePlan  # noqa: E402
+from trex.lint import ConvLinter, QDQLinter, ReformatLinter, SliceLinter  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent
 PAIRS = {
@@ -56,6 +58,14 @@ PAIRS = {
         "trex/RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine",
     ),
 }
+
+
+LINTED = [
+    "trex/A100-qat/resnet-qat.onnx.engine",
+    "trex/A100-fp16/resnet.onnx.engine",
+    "trex/mobilenet-qat/mobilenet.qat.onnx.engine",
+    "trex/RTX-3090-tf-resnet50/qat/resnet-qat.onnx.engine",
+]
 
 
 def plan(prefix: str) -> EnginePlan:
@@ -89,6 +99,24 @@ def main() -> None:
             for layer in layers
         }  # fmt: skip
     Path(__file__).with_name("sizes.json").write_text(json.dumps(sizes, indent=1) + "\n")
+    lint = {"trex_version": trex.__version__, "engines": {}}
+    for prefix in LINTED:
+        engine = EnginePlan(
+            str(DATA / f"{prefix}.graph.json"), str(DATA / f"{prefix}.profile.json")
+        )
+        conv = ConvLinter(engine)
+        found = {"tc": conv.tc_lint(), "mixed_precision": conv.mixed_precision_lint(),
+                 "alignment": conv.alignment_lint()}  # fmt: skip
+        rec = {rule: sorted(report) for rule, report in found.items()}
+        for rule, linter in (
+            ("reformat", ReformatLinter),
+            ("qdq", QDQLinter),
+            ("slice", SliceLinter),
+        ):
+            frame = linter(engine).lint()
+            rec[rule] = sorted(frame["name"]) if len(frame) else []
+        lint["engines"][prefix] = rec
+    Path(__file__).with_name("lint.json").write_text(json.dumps(lint, indent=1) + "\n")
     print(path)
 
 
