@@ -84,6 +84,9 @@ def copy_checkout(dest: Path) -> None:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
+    source = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
+                            capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+    (dest / "SOURCE").write_text(source or "?")
 
 
 def config(modules: list[str], tests: list[str]) -> str:
@@ -243,6 +246,17 @@ def merge_runs(path: Path, modules: list[str], statuses: dict[str, str], diffs: 
     return store
 
 
+def _run_label(command: str, seconds: float | None) -> str:
+    """When, how long and on what code a run happened (a rescore reads it from the work copy)."""
+    log = WORK / "mutmut-run.log"
+    ended = log.stat().st_mtime if seconds is None and log.exists() else time.time()
+    if seconds is None:
+        seconds = ended - (WORK / "pyproject.toml").stat().st_mtime
+    source = (WORK / "SOURCE").read_text().strip() if (WORK / "SOURCE").exists() else "?"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ended))
+    return f"{when}: `{command}` ({seconds / 60:.0f} min; code {source})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", nargs="*", default=None, help="a subset of the modules")
@@ -263,13 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     statuses = run_mutmut(WORK, args.jobs, run=not args.rescore)
     equivalent = equivalent_mutants()
     diffs = mutant_diffs(WORK, survivors(statuses, set()))
-    command = (
-        "python -m benchmarks.mutation"
-        + (" --modules " + " ".join(args.modules) if args.modules else "")
-        + (" --rescore (of the last run)" if args.rescore else "")
+    command = "python -m benchmarks.mutation" + (
+        " --modules " + " ".join(args.modules) if args.modules else ""
     )
-    minutes = (time.monotonic() - started) / 60
-    run = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `{command}` ({minutes:.0f} min)"
+    run = _run_label(command, None if args.rescore else time.monotonic() - started)
     if args.rescore and STORE.exists():  # the store already has when each module ran
         store = merge_runs(STORE, [], statuses, diffs, run)
     else:
