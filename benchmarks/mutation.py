@@ -156,6 +156,8 @@ def score(statuses: dict[str, str], equivalent: set[str]) -> dict[str, Counter]:
             row["killed"] += 1
         elif status == "no tests":
             row["no tests"] += 1
+        elif status in ("not checked", "check was interrupted by user"):
+            row["not run"] += 1  # the run was stopped before this mutant: left out of the score
         else:
             row["survived"] += 1
     return table
@@ -164,14 +166,14 @@ def score(statuses: dict[str, str], equivalent: set[str]) -> dict[str, Counter]:
 def render(table: dict[str, Counter], runs: list[str]) -> str:
     """The RESULTS.md section; ``runs``: when and how each module's result was measured."""
     total = Counter()
-    rows = ["| module | mutants | killed | survived | no tests | equivalent | score |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| module | mutants | killed | survived | no tests | equivalent | not run | score |",
+            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for module in sorted(table):
         c = table[module]
         total.update(c)
         rows.append(_row(module, c))
     rows.append(_row("**all**", total))
-    killed, counted = total["killed"], sum(total.values()) - total["equivalent"]
+    killed, counted = total["killed"], _counted(total)
     verdict = "yes" if counted and killed / counted >= TARGET else "NO"
     return (
         f"{SECTION}\n\n"
@@ -179,17 +181,24 @@ def render(table: dict[str, Counter], runs: list[str]) -> str:
         + f"Score = killed (a test failed, or the mutant hung past mutmut's timeout) / (mutants - "
         f"equivalent); target >= {TARGET:.0%}: {verdict}. Surviving mutants judged equivalent "
         "are listed with the reason in `benchmarks/MUTANTS.md`; 'no tests': no fast test "
-        "reaches the function.\n\n" + "\n".join(rows) + "\n"
+        "reaches the function; 'not run': the run was stopped first (not in the score).\n\n"
+        + "\n".join(rows)
+        + "\n"
     )
+
+
+def _counted(c: Counter) -> int:
+    """The mutants the score is over: all but the equivalent ones and those not run."""
+    return sum(c.values()) - c["equivalent"] - c["not run"]
 
 
 def _row(module: str, c: Counter) -> str:
     n = sum(c.values())
-    counted = n - c["equivalent"]
+    counted = _counted(c)
     pct = f"{100 * c['killed'] / counted:.1f} %" if counted else "-"
     return (
         f"| {module} | {n} | {c['killed']} | {c['survived']} | {c['no tests']} | "
-        f"{c['equivalent']} | {pct} |"
+        f"{c['equivalent']} | {c['not run']} | {pct} |"
     )
 
 
@@ -301,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     total = Counter()
     for c in table.values():
         total.update(c)
-    counted = sum(total.values()) - total["equivalent"]
+    counted = _counted(total)
     return 0 if counted and total["killed"] / counted >= TARGET else 1
 
 

@@ -15,12 +15,13 @@ LISTING = """\
     trt_magic.spec.xǁShapeProfileǁvalidate__mutmut_3: timeout
     trt_magic.spec.x__range_problems__mutmut_12: killed
     trt_magic.spec.x__range_problems__mutmut_13: survived
+    trt_magic.spec.x__range_problems__mutmut_14: not checked
 """
 
 
 def test_results_are_read_per_mutant_and_module():
     statuses = mutation.parse_results("header line\n" + LISTING)
-    assert len(statuses) == 6
+    assert len(statuses) == 7
     assert statuses["trt_magic.display.live.xǁThrottleǁpoke__mutmut_4"] == "killed"
     assert mutation.module_of("trt_magic.spec.x__range_problems__mutmut_12") == "trt_magic/spec.py"
     assert (
@@ -39,15 +40,15 @@ def test_score_counts_timeouts_as_killed_and_listed_mutants_as_equivalent(tmp_pa
     equivalent = mutation.equivalent_mutants(listed)
     assert equivalent == {"trt_magic.spec.x__range_problems__mutmut_13"}
     table = mutation.score(mutation.parse_results(LISTING), equivalent)
-    assert table["trt_magic/spec.py"] == Counter(killed=2, equivalent=1)
+    assert table["trt_magic/spec.py"] == Counter(killed=2, equivalent=1, **{"not run": 1})
     assert table["trt_magic/display/live.py"] == Counter(killed=1, survived=1, **{"no tests": 1})
     section = mutation.render(
         table, ["2026-11-29 23:00 UTC: `python -m benchmarks.mutation` (1 min)"]
     )
     assert "Run: 2026-11-29 23:00 UTC: `python -m benchmarks.mutation` (1 min)  \n" in section
-    assert "| trt_magic/spec.py | 3 | 2 | 0 | 0 | 1 | 100.0 % |" in section
-    assert "| trt_magic/display/live.py | 3 | 1 | 1 | 1 | 0 | 33.3 % |" in section
-    assert "| **all** | 6 | 3 | 1 | 1 | 1 | 60.0 % |" in section
+    assert "| trt_magic/spec.py | 4 | 2 | 0 | 0 | 1 | 1 | 100.0 % |" in section
+    assert "| trt_magic/display/live.py | 3 | 1 | 1 | 1 | 0 | 0 | 33.3 % |" in section
+    assert "| **all** | 7 | 3 | 1 | 1 | 1 | 1 | 60.0 % |" in section
     assert "target >= 90%: NO" in section
 
 
