@@ -2,7 +2,7 @@
 
 The cluster is scripts/slurm_up.sh's (gpu:h100:2, gpu:l4:2 on one node); the jobs ask for any GPU
 (``--gres=gpu:1``), so Slurm runs 4 at a time. Every build is the test image's fake trtexec
-(tests/docker_image.py, real recorded outputs) taking a fixed 2 s (``fixed2`` in the model's
+(tests/docker_image.py, real recorded outputs) taking a fixed 5 s (``fixed5`` in the model's
 name); the baseline runs the same 8 builds with the local backend one after another. A second
 figure is the executor's own cost per job: a 0-s build through Slurm against the same build run
 locally (submit, queue, start, log polling, state query).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.figure import Figure
 
-BUILD_SECONDS = 2
+BUILD_SECONDS = 5  # real builds take minutes; the per-job overhead is its own figure below
 
 
 def _trtexec(tmp: Path) -> str:
