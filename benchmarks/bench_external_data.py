@@ -57,7 +57,7 @@ print(json.dumps({"seconds": seconds, "peak": peak, "base": base, "weights": wei
 
 
 def _child(mode: str) -> dict:
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:  # the disk, not a RAM-backed /tmp
+    with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, mode, tmp],
             capture_output=True, text=True, check=True, timeout=900,

@@ -372,27 +372,42 @@ def _lost_daemon(host: str, exc: BaseException) -> RunnerError:
     )
 
 
-def _input_archive(job: Job, user: str | None) -> bytes:
-    """A tar of the inputs, the caches copied in, and the output folder (owned by ``user``)."""
+def _input_archive(job: Job, user: str | None):
+    """A tar of the inputs, the caches copied in, and the output folder (owned by ``user``).
+
+    Yielded piece by piece (the request goes out chunked), so a model's multi-GB external-data
+    file never sits in memory whole.
+    """
     uid, gid = (int(x) for x in (user or "0:0").split(":"))
-    buf = io.BytesIO()
     out_dir = job.stage.folder / "out"
     files = [*job.stage.inputs, *((p, f"{OUT}/{p.name}") for p in sorted(out_dir.iterdir()))]
     folders = sorted({str(PurePosixPath(c).parent) for _, c in files} | {str(OUT)})
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for folder in folders:
-            info = tarfile.TarInfo(folder.lstrip("/"))
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
-            info.mtime = int(time.time())
-            tar.addfile(info)
-        for path, target in files:
-            if path.is_dir():
-                continue
-            info = tar.gettarinfo(str(path), arcname=target.lstrip("/"))
-            info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
-            with open(path, "rb") as fh:
-                tar.addfile(info, fh)
-    return buf.getvalue()
+    for folder in folders:
+        info = tarfile.TarInfo(folder.lstrip("/"))
+        info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, uid, gid
+        info.mtime = int(time.time())
+        yield info.tobuf(tarfile.PAX_FORMAT)
+    for path, target in files:
+        if path.is_dir():
+            continue
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            info = tarfile.TarInfo(target.lstrip("/"))
+            info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o7777, int(st.st_mtime)
+            info.uid, info.gid = uid, gid
+            yield info.tobuf(tarfile.PAX_FORMAT)
+            left = st.st_size
+            while left:
+                chunk = fh.read(min(1 << 20, left))
+                if not chunk:
+                    raise RunnerError(
+                        f"{path} got shorter while it was being sent", hint="run again"
+                    )
+                left -= len(chunk)
+                yield chunk
+        if st.st_size % tarfile.BLOCKSIZE:
+            yield b"\0" * (tarfile.BLOCKSIZE - st.st_size % tarfile.BLOCKSIZE)
+    yield b"\0" * (2 * tarfile.BLOCKSIZE)  # the end-of-archive marker
 
 
 def _fetch_outputs(container, job: Job) -> None:
