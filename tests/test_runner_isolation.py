@@ -159,7 +159,7 @@ def test_readme_layout_mounts_only_the_inputs_and_a_fresh_folder(
     run, seen = _mounts_while_running(
         docker_client,
         "--onnx=models/model.onnx --saveEngine=models/model.plan "
-        "--exportProfile=models/model.profile.json --timingCacheFile=models/t.cache",
+        "--exportProfile=models/model.profile.json --timingCacheFile=models/t.cache --tempdir=/",
         trtexec_image,
     )
     assert run.status == "passed"

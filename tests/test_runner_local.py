@@ -130,3 +130,51 @@ def test_choose_backend_honours_the_environment_variable(monkeypatch):
     monkeypatch.setenv("TRT_MAGIC_BACKEND", "replay")
     backend, why = choose_backend()
     assert backend == "replay" and "TRT_MAGIC_BACKEND" in why
+
+
+LOCAL_CHILD = """
+import sys
+from trt_magic import config
+from trt_magic.runners import trtexec
+config.use_settings(config.Settings(cache_dir=sys.argv[1], workdir=sys.argv[2]))
+trtexec("--onnx=slow.onnx --saveEngine=s.plan", backend="local", display=False,
+        on_line=lambda line: print("LINE", flush=True))
+"""
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text in (proc / "cmdline").read_text(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_kernel_killed_with_9_takes_its_local_trtexec_along(stub, tmp_path):
+    import subprocess
+    import sys
+
+    _onnx(stub, "slow.onnx")
+    root = Path(__file__).parent.parent
+    child = subprocess.Popen(
+        [sys.executable, "-c", LOCAL_CHILD, str(tmp_path / "cache"), str(stub)],
+        stdout=subprocess.PIPE, text=True, cwd=stub,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    try:
+        assert child.stdout.readline().startswith("LINE")
+        assert _processes_naming(str(tmp_path / "bin" / "trtexec")), "trtexec should be running"
+        child.kill()
+        child.wait()
+        deadline = time.monotonic() + 10
+        while _processes_naming(str(tmp_path / "bin" / "trtexec")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_naming(str(tmp_path / "bin" / "trtexec")) == [], "trtexec left running"
+        assert not list(stub.glob(".trt_magic-part-*"))
+    finally:
+        child.kill()
+        for pid in _processes_naming(str(tmp_path / "bin" / "trtexec")):
+            os.kill(pid, signal.SIGKILL)

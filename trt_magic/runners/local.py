@@ -17,6 +17,7 @@ from ..commandline.command import format_command
 from ..errors import RunnerError
 from ..results.run import Run
 from .base import Job, abort, new_run, pump, settle_run, summarize
+from .watchdog import Watchdog
 
 
 def find_trtexec() -> str | None:
@@ -51,7 +52,7 @@ class LocalRunner:
         run = new_run(job, "local")
         run.host = self.host
         argv = [self.executable, *job.plan.args]
-        proc = None
+        proc, dog = None, None
         try:
             proc = subprocess.Popen(
                 argv,
@@ -61,6 +62,8 @@ class LocalRunner:
                 cwd=job.workdir,
                 start_new_session=True,  # its own process group: we stop trtexec and its children
             )
+            folder = job.stage.folder if job.stage is not None else None
+            dog = Watchdog(f"pgid:{proc.pid}", "", folder)  # kills trtexec if this kernel dies
             stopped = pump(
                 iter(lambda: proc.stdout.read1(1 << 16), b""), job, time.time(), lambda: _stop(proc)
             )
@@ -70,7 +73,10 @@ class LocalRunner:
             if isinstance(exc, KeyboardInterrupt):
                 job.sink.note("interrupted: trtexec stopped, partial files deleted")
             abort(job, lambda: proc is not None and _stop(proc))
+            if dog is not None:
+                dog.release(clean=False)
             raise
+        dog.release(clean=True)
         settle_run(run, job, None if stopped else proc.returncode, stopped)
         if stopped:
             run.notes.append(f"stopped ({stopped}); process killed, partial files deleted")

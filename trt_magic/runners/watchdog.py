@@ -1,4 +1,5 @@
-"""A container outlives no kernel: a tiny supervisor process removes it when the kernel dies.
+"""A build outlives no kernel: a tiny supervisor process removes its container (or kills the local
+trtexec's process group, ``pgid:<n>``) when the kernel dies.
 
 Before creating a container the Docker runner starts :data:`SCRIPT` in its own session
 (``start_new_session``: Ctrl-C in a terminal does not reach it) with a pipe on its stdin whose only
@@ -26,8 +27,16 @@ except BaseException:
     pass
 if data.strip().endswith(b"done"):
     sys.exit(0)
+if url.startswith("pgid:"):  # the local backend: trtexec's own process group
+    import signal
+    try:
+        os.killpg(int(url[5:]), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
 if os.path.basename(folder).startswith(prefix):
     shutil.rmtree(folder, ignore_errors=True)
+if url.startswith("pgid:"):
+    sys.exit(0)
 try:
     import docker
     client = docker.DockerClient(base_url=url, timeout=10, use_ssh_client=url.startswith("ssh://"))
