@@ -274,3 +274,24 @@ def test_engine_cache_key_follows_the_weights_in_the_data_file(tmp_path):
 
     assert key("a") != key("b")
     assert key("a") == key("c")  # same weights, same engine
+
+
+def test_netron_serves_the_exported_data_file_and_not_the_neighbours(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from trt_magic.netron import views
+
+    export(Mlp(1), tmp_path / "a.onnx")
+    export(Mlp(2), tmp_path / "b.onnx")
+    view = views.netron_view(tmp_path / "a.onnx")
+    try:
+        token = views._views[str(view.path)].server.token
+        base = f"http://127.0.0.1:{view.port}/{token}/data/"
+        with urllib.request.urlopen(base + "a.onnx.data", timeout=10) as answer:
+            assert answer.read() == (tmp_path / "a.onnx.data").read_bytes()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(base + "b.onnx.data", timeout=10)
+        assert info.value.code == 404  # another model's weights: not named by a.onnx
+    finally:
+        views.netron_stop()
