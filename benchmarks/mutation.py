@@ -210,8 +210,8 @@ def write_section(section: str, path: Path = RESULTS_FILE) -> None:
 
 
 def survivors(statuses: dict[str, str], equivalent: set[str]) -> list[str]:
-    bad = ("killed", "timeout", "caught by type check")
-    return sorted(n for n, s in statuses.items() if s not in bad and n not in equivalent)
+    done = ("killed", "timeout", "caught by type check", "not checked")
+    return sorted(n for n, s in statuses.items() if s not in done and n not in equivalent)
 
 
 def mutant_diffs(workdir: Path, names: list[str]) -> dict[str, str]:
@@ -241,29 +241,33 @@ def mutant_diffs(workdir: Path, names: list[str]) -> dict[str, str]:
 
 
 def merge_runs(path: Path, modules: list[str], statuses: dict[str, str], diffs: dict[str, str],
-               run: str) -> dict[str, dict]:  # fmt: skip
+               run: str, started: float = 0.0) -> dict[str, dict]:  # fmt: skip
     """Keep each module's latest result in ``path`` (JSON): re-running one module after adding
-    its tests updates that module only. Returns the merged store."""
+    its tests updates that module only (a run started before the stored one does not replace it).
+    Returns the merged store."""
     import json
 
     store = json.loads(path.read_text()) if path.exists() else {}
     for module in modules:
+        if store.get(module, {}).get("started", 0.0) > started:
+            continue
         mine = {n: [st, diffs.get(n, "")] for n, st in statuses.items() if module_of(n) == module}
-        store[module] = {"run": run, "mutants": mine}
+        store[module] = {"run": run, "started": started, "mutants": mine}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(store, indent=1, ensure_ascii=False))
     return store
 
 
-def _run_label(command: str, seconds: float | None) -> str:
-    """When, how long and on what code a run happened (a rescore reads it from the work copy)."""
-    log = WORK / "mutmut-run.log"
+def _run_label(work: Path, command: str, seconds: float | None) -> tuple[str, float]:
+    """When, how long and on what code a run happened (a rescore reads it from the work copy);
+    and when it started (the copy of the code it tested)."""
+    log = work / "mutmut-run.log"
     ended = log.stat().st_mtime if seconds is None and log.exists() else time.time()
     if seconds is None:
-        seconds = ended - (WORK / "pyproject.toml").stat().st_mtime
-    source = (WORK / "SOURCE").read_text().strip() if (WORK / "SOURCE").exists() else "?"
+        seconds = ended - (work / "pyproject.toml").stat().st_mtime
+    source = (work / "SOURCE").read_text().strip() if (work / "SOURCE").exists() else "?"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ended))
-    return f"{when}: `{command}` ({seconds / 60:.0f} min; code {source})"
+    return f"{when}: `{command}` ({seconds / 60:.0f} min; code {source})", ended - seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modules", nargs="*", default=None, help="a subset of the modules")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--write", action="store_true", help="write the score to RESULTS.md")
+    parser.add_argument("--workdir", type=Path, default=WORK,
+                        help="the copy to run in (two runs at once need two)")  # fmt: skip
     parser.add_argument("--rescore", action="store_true",
                         help="no new run: score the last run again (after editing MUTANTS.md)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -279,21 +285,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such module: {', '.join(unknown)}")
     started = time.monotonic()
+    work = args.workdir.resolve()
     if not args.rescore:
-        copy_checkout(WORK)
-        with open(WORK / "pyproject.toml", "a") as fh:
-            fh.write(config(modules, [t for t in TESTS if (WORK / t).is_file()]))
-    statuses = run_mutmut(WORK, args.jobs, run=not args.rescore)
+        copy_checkout(work)
+        with open(work / "pyproject.toml", "a") as fh:
+            fh.write(config(modules, [t for t in TESTS if (work / t).is_file()]))
+    statuses = run_mutmut(work, args.jobs, run=not args.rescore)
     equivalent = equivalent_mutants()
-    diffs = mutant_diffs(WORK, survivors(statuses, set()))
+    diffs = mutant_diffs(work, survivors(statuses, set()))
     command = "python -m benchmarks.mutation" + (
         " --modules " + " ".join(args.modules) if args.modules else ""
     )
-    run = _run_label(command, None if args.rescore else time.monotonic() - started)
-    if args.rescore and STORE.exists():  # the store already has when each module ran
-        store = merge_runs(STORE, [], statuses, diffs, run)
-    else:
-        store = merge_runs(STORE, modules, statuses, diffs, run)
+    run, began = _run_label(work, command, None if args.rescore else time.monotonic() - started)
+    store = merge_runs(STORE, modules, statuses, diffs, run, began)
     merged = {n: v[0] for m in MODULES if m in store for n, v in store[m]["mutants"].items()}
     table = score(merged, equivalent)
     runs = sorted({store[m]["run"] for m in MODULES if m in store})

@@ -82,10 +82,13 @@ def test_runs_merge_per_module(tmp_path):
     first = mutation.parse_results(LISTING)
     mutation.merge_runs(store, ["trt_magic/spec.py", "trt_magic/display/live.py"], first, {}, "r1")
     again = {"trt_magic.spec.x__range_problems__mutmut_13": "killed"}
-    merged = mutation.merge_runs(store, ["trt_magic/spec.py"], again, {}, "r2")
+    merged = mutation.merge_runs(store, ["trt_magic/spec.py"], again, {}, "r2", started=2.0)
     assert merged["trt_magic/spec.py"] == {
         "run": "r2",
+        "started": 2.0,
         "mutants": {"trt_magic.spec.x__range_problems__mutmut_13": ["killed", ""]},
     }
+    older = mutation.merge_runs(store, ["trt_magic/spec.py"], first, {}, "r0", started=1.0)
+    assert older["trt_magic/spec.py"]["run"] == "r2"  # a run of older code does not replace it
     assert merged["trt_magic/display/live.py"]["run"] == "r1"
     assert len(merged["trt_magic/display/live.py"]["mutants"]) == 3
