@@ -295,3 +295,24 @@ def test_netron_serves_the_exported_data_file_and_not_the_neighbours(tmp_path):
         assert info.value.code == 404  # another model's weights: not named by a.onnx
     finally:
         views.netron_stop()
+
+
+def test_fp16_cast_of_an_external_data_model_keeps_one_data_file(tmp_path):
+    pytest.importorskip("modelopt")
+    from trt_magic import cast_onnx
+
+    m = Mlp(9)
+    export(m, tmp_path / "a.onnx")
+    before = (tmp_path / "a.onnx.data").read_bytes()
+    result = cast_onnx(tmp_path / "a.onnx", "fp16", out=tmp_path / "a16.onnx")
+    assert external_data_files(result.path) == ["a16.onnx.data"]
+    assert (tmp_path / "a.onnx.data").read_bytes() == before  # the source pair untouched
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "a.onnx", "a.onnx.data", "a16.onnx", "a16.onnx.data"
+    ]  # fmt: skip
+    # half the bytes: the FP16 weights are in the new data file, not inline
+    assert (tmp_path / "a16.onnx.data").stat().st_size < len(before) * 0.75
+    assert result.path.stat().st_size < 4096
+    x = torch.randn(2, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(run_ort(result.path, x), m(x).numpy(), rtol=1e-2, atol=1e-2)
