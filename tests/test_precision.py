@@ -228,3 +228,20 @@ def test_editor_toggles_stay_enabled_on_11x():
     reasons = precision_reasons("11.1.0", "trt11:test")
     for p in (Precision.FP16, Precision.BF16, Precision.INT8, Precision.FP8, Precision.BEST):
         assert reasons[p] is None  # built as a rewritten model, not refused
+
+
+_LAYER_FIXTURES = sorted(
+    [*(DATA / "trtexec").glob("*.graph.json"), *(DATA / "trtexec").glob("layerinfo-*.json"),
+     *TREX.glob("*/*.graph.json")]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", _LAYER_FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_precision_mix_of_every_real_layer_info(path):
+    run = load_run(layer_info=path)
+    mix = run.precision_mix
+    assert int(mix["layers"].sum()) == len(run.layers) > 0
+    known = {"FP32", "FP16", "BF16", "INT8", "FP8", "INT32", "INT64", "BOOL", "UINT8", "unknown"}
+    assert set(mix.index) <= known, set(mix.index)
+    if mix["time_ms"].sum() > 0:
+        assert mix["share"].sum() == pytest.approx(1.0)

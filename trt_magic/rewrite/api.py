@@ -128,7 +128,7 @@ def _require_modelopt(feature: str) -> None:
 
 
 def _rewrite(kind, precision, path, out, fn, options, settings, calib, samples, show, timeout):
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     name = "cast_onnx" if kind == "cast" else "quantize_onnx"
     check_path("path", path, hint=f"{name}('model.onnx', ...)")
     if out is not None:
@@ -157,9 +157,10 @@ def _rewrite(kind, precision, path, out, fn, options, settings, calib, samples, 
         step = run_step(f"{_OPS}:{fn}", source, tmp, preload=(library,), options=options,
                         takes="paths", timeout=timeout)  # fmt: skip
         _refuse(step, source, kind, precision)
-        preview_started = time.perf_counter()
+        preview_started = time.perf_counter(), time.process_time()
         rows = _preview(source, tmp, step, samples, held_out) if show else []
-        preview_seconds = time.perf_counter() - preview_started
+        preview_seconds = time.perf_counter() - preview_started[0]
+        preview_cpu = time.process_time() - preview_started[1]
         publish(tmp, target, source)
     finally:
         discard(tmp)
@@ -173,6 +174,7 @@ def _rewrite(kind, precision, path, out, fn, options, settings, calib, samples, 
         _sized(step.after, target), rows, dict(step.extra.get("kept_fp32") or {}),
         list(step.extra.get("quantized") or []), calibration, time.perf_counter() - started,
         step.method_seconds, preview_seconds, warnings,
+        cpu_seconds=time.process_time() - cpu_started - preview_cpu + step.cpu_seconds,
     )  # fmt: skip
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
+
+from trt_magic.export.checks import load_graph_only
 
 #: AutoCast logs one line per node it keeps in high precision, e.g. "Skipping node fc2:
 #: initializer w2 out of range: ..." or "Skipping node softmax: DisabledNodeNameRegexRule"
@@ -35,7 +38,6 @@ class _Collect(logging.Handler):
 
 def autocast(source: str, dest: str, precision: str = "fp16", keep_fp32=None) -> dict:
     """ModelOpt AutoCast: FP32 -> FP16/BF16, overflow-prone nodes kept in FP32, I/O kept."""
-    import onnx
     from modelopt.onnx.autocast import convert_to_mixed_precision
 
     logger = logging.getLogger("modelopt.onnx.autocast")
@@ -54,8 +56,7 @@ def autocast(source: str, dest: str, precision: str = "fp16", keep_fp32=None) ->
     finally:
         logger.removeHandler(collect)
         logger.setLevel(level)
-    onnx.save_model(model, dest)
-    return {"kept_fp32": collect.kept, "nodes": [n.name for n in model.graph.node]}
+    return {"model": model, "kept_fp32": collect.kept}  # the worker saves it (one write)
 
 
 def ptq(
@@ -68,7 +69,6 @@ def ptq(
 ) -> dict:
     """ModelOpt ONNX PTQ on the CPU: explicit QuantizeLinear/DequantizeLinear nodes."""
     import numpy as np
-    import onnx
     from modelopt.onnx.quantization import quantize
 
     data = shapes = None
@@ -88,7 +88,7 @@ def ptq(
         nodes_to_exclude=list(exclude) if exclude else None,
         log_level="WARNING",
     )
-    model = onnx.load(dest, load_external_data=False)
+    model = load_graph_only(Path(dest))  # the structure only: the weights are not needed
     dq = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
     skip = {"QuantizeLinear", "DequantizeLinear"}
     quantized = [
@@ -101,9 +101,7 @@ def _static_batch(source: str, shapes: str | None) -> str | None:
     """Keep a static batch dim: the model's own first dim when it is fixed."""
     if shapes is None:
         return None
-    import onnx
-
-    model = onnx.load(source, load_external_data=False)
+    model = load_graph_only(Path(source))
     fixed = {}
     for value in model.graph.input:
         dims = value.type.tensor_type.shape.dim

@@ -37,6 +37,7 @@ class RewriteResult:
     preview_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     reused: bool = False  # a build found this rewrite already made with the same settings
+    cpu_seconds: float = 0.0  # CPU time without the preview: this process plus the worker
 
     def op_changes(self) -> list[tuple[str, int, int]]:
         """(op, before, after) for every operator whose count changed, biggest change first."""

@@ -5,7 +5,8 @@ JSON ``{"target": "module:function", "source": path, "dest": path, "limit": byte
 [modules], "options": {...}, "takes": "model" | "paths"}``; the worker loads the model (external
 data inline, refused past ``limit``), describes it, imports the function, says ``{"status":
 "running"}``, runs it (``fn(model, **options)`` returns the new model; ``fn(source, dest,
-**options)`` writes ``dest`` itself and returns a dict of facts), describes and saves the result,
+**options)`` loads the file itself and returns a dict of facts, with the new model under
+``"model"`` or having written ``dest``), describes and saves the result,
 and answers one more JSON line on the protocol pipe. Anything the libraries print goes to stderr (the parent's log file), never into
 the protocol: fd 1 is re-pointed to stderr at start, so C++ prints (onnxsim) cannot corrupt it.
 """
@@ -20,10 +21,14 @@ import sys
 import time
 import traceback
 from collections import Counter
+from pathlib import Path
 
 import onnx
 from onnx import helper
 from onnx.external_data_helper import load_external_data_for_model
+
+from trt_magic.export.checks import load_graph_only
+from trt_magic.runners.external_data import external_data_files as external_files
 
 
 def describe(model: onnx.ModelProto) -> dict:
@@ -122,10 +127,17 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     parent's timeout counts from there, so a slow interpreter start or import is not a hang.
     """
     started, cpu_started = time.perf_counter(), time.process_time()
-    model, external = load_model(request["source"], request["limit"])
-    if model is None:
-        return {"status": "too_large", **external}
-    before = describe(model)
+    paths = request.get("takes") == "paths"  # the library loads and writes files itself
+    model, external, written = None, {}, False
+    if paths:  # so only the graph is read here (no weights), for the figures
+        files = external_files(Path(request["source"]))
+        external = {"files": files} if files else {}
+        before = describe(load_graph_only(Path(request["source"])))
+    else:
+        model, external = load_model(request["source"], request["limit"])
+        if model is None:
+            return {"status": "too_large", **external}
+        before = describe(model)
     for required in request.get("preload", []):  # the method's library, before the clock starts
         importlib.import_module(required)
     module, _, name = request["target"].partition(":")
@@ -136,19 +148,22 @@ def handle(request: dict, started_method=lambda: None) -> dict:
     started_method()
     method_started = time.perf_counter()
     extra = {}
-    if request.get("takes") == "paths":  # the library reads and writes files itself
-        extra = fn(request["source"], request["dest"], **options) or {}
-        result = onnx.load(request["dest"], load_external_data=False)
-        if external and not external_data_files(result):
-            save(result, request["dest"], external)  # its weights follow the source's layout
+    if paths:
+        extra = dict(fn(request["source"], request["dest"], **options) or {})
+        result = extra.pop("model", None)  # a ModelProto to save here; else dest is written
+        if result is None:
+            dest = Path(request["dest"])
+            if external and not external_files(dest):  # its weights follow the source's layout
+                save(onnx.load(dest), request["dest"], external)
+            result, written = load_graph_only(dest), True
     else:
         result = fn(model, **options)
         if not isinstance(result, onnx.ModelProto):
             raise TypeError(f"the method returned {type(result).__name__}, not an onnx.ModelProto")
-    method_seconds = time.perf_counter() - method_started
     after = describe(result)
-    if request.get("takes") != "paths":
+    if not written:
         save(result, request["dest"], external)
+    method_seconds = time.perf_counter() - method_started
     return {
         "status": "ok",
         "extra": extra,

@@ -80,11 +80,11 @@ def compat_levels(trt_version: str | None) -> list[str]:
 
 
 def target_version(image: str, trt_version: str | None = None) -> str | None:
-    """The TensorRT version to target: given, else the image's from the NGC tag table."""
+    """The TensorRT version to target: given, else the image's (tag table or an earlier run)."""
     if trt_version:
         return trt_version
-    try:
-        from ..tensorrt import tensorrt_version_for_image
-    except ImportError:  # pragma: no cover - tensorrt.py is part of the package
-        return None
-    return tensorrt_version_for_image(image)
+    from ..config import get_settings
+    from ..tensorrt import image_tensorrt
+
+    # the tag table, or what an earlier run of this image stated (its environment or banner)
+    return image_tensorrt(image, cache_dir=get_settings().cache_dir).version
