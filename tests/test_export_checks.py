@@ -236,3 +236,24 @@ def test_graph_only_keeps_interface_and_drops_weights(tmp_path):
         (3, bytes([0x1D]) + b"\0" * 4, None),
     ]
     assert checks._varint(bytes([0x96, 0x01]), 0) == (150, 2)
+
+
+def test_rename_dims_many_symbols_any_order_and_the_last_axis():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["s0", "s1"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["s0*s1"])
+    model = helper.make_model(helper.make_graph([], "g", [x], [y]))
+    asked = {"missing": {0: "n"}, "x": {0: "batch", 1: "seq", 2: "past_the_end"}}
+    assert checks.rename_dims(model, asked) == {"s0": "batch", "s1": "seq"}
+    assert checks.signature(model) == (
+        [TensorSig("x", "float32", ("batch", "seq"))],
+        [TensorSig("y", "float32", ("batch*seq",))],
+    )
+
+
+def test_rename_outputs_keeps_other_value_info():
+    model = _graph(nodes=[helper.make_node("Add", ["x", "w"], ["h"]),
+                          helper.make_node("Relu", ["h"], ["y"])])  # fmt: skip
+    model.graph.value_info.append(helper.make_tensor_value_info("h", TensorProto.FLOAT, None))
+    assert checks.rename_outputs(model, ["out"]) is True
+    assert [v.name for v in model.graph.value_info] == ["h"]
+    assert list(model.graph.node[1].output) == ["out"]

@@ -186,3 +186,74 @@ def test_describe_and_tracer_warning():
         "forward converts a tensor to a Python bool (data-dependent control flow?): the TorchScript trace keeps only the branch the sample took; check the second-sample parity, or use torch.where / --exporter dynamo"
     )
     assert hints.tracer_warning("TracerWarning: something else") is None
+
+
+# texts as Python and torch 2.13 word them (see test_export_parts.py for the quoted sources)
+CTX = {"exporter": "torchscript", "opset": 17, "cap": 17, "trt_version": "8.6.1"}
+ARGS_HINT = "give one -i per forward argument in order, or a --sample tuple/dict that matches it"
+DATA_HINT = (
+    "compute both branches and pick with torch.where, use torch.cond, or move that part out of "
+    "the model (export the network alone with --submodule); --exporter torchscript would freeze "
+    "the branch the sample takes"
+)
+GUARD = "GuardOnDataDependentSymNode: Could not guard on data-dependent expression Eq(u0, 1)\n"
+FRAMES = (
+    '  File "/usr/lib/python3/site-packages/torch/x.py", line 9, in f\n    torch_code()\n'
+    '  File "/home/me/proj/model.py", line 6, in forward\n    if x.sum() > 0: return x * 2\n'
+    '  File "/usr/lib/python3/site-packages/torch/y.py", line 2, in g\n    more()\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("TypeError: forward() takes 2 positional arguments but 3 were given",
+         "the inputs do not match forward's signature: takes 2 positional arguments but 3 were given",
+         ARGS_HINT),
+        ("TypeError: forward() got an unexpected keyword argument 'mask'",
+         "the inputs do not match forward's signature: got an unexpected keyword argument 'mask'",
+         ARGS_HINT),
+        (GUARD + FRAMES,
+         "forward depends on tensor values (data-dependent control flow or sizes) at "
+         "model.py:6 `if x.sum() > 0: return x * 2`", DATA_HINT),
+        (GUARD, "forward depends on tensor values (data-dependent control flow or sizes)", DATA_HINT),
+        ("Constraints violated (batch, seq)! For more information\n"
+         "  - You marked seq as dynamic but your code specialized it to be a constant (8). If you do X.\n"
+         "  - You marked batch as dynamic but your code specialized it to be a constant (2). If you do Y.\n"
+         '  File "/home/me/m.py", line 3, in forward\n    return x.view(2, 8)\n',
+         "dynamic dim 'batch, seq' cannot stay dynamic: You marked batch as dynamic but your code "
+         "specialized it to be a constant (2) (m.py:3 `return x.view(2, 8)`)",
+         "the model fixes batch, seq: a constant size in view/reshape/expand, a fixed-size tensor "
+         "combined with the input, or a branch on the size; write it size-agnostic (-1, x.shape[0]) "
+         "or drop batch, seq from -d"),
+        ("Constraints violated (batch)! nothing else\n",
+         "dynamic dim 'batch' cannot stay dynamic: guard failed",
+         "the model fixes batch: a constant size in view/reshape/expand, a fixed-size tensor "
+         "combined with the input, or a branch on the size; write it size-agnostic (-1, x.shape[0]) "
+         "or drop batch from -d"),
+        ("No ONNX function found for <OpOverload(op='aten.linalg_svd', overload='default')>. ...",
+         "the dynamo exporter has no ONNX translation for aten.linalg_svd",
+         "try --exporter torchscript, or replace the operator in the model"),
+    ],
+)  # fmt: skip
+def test_diagnose_rules_word_for_word(text, message, hint):
+    error = hints.diagnose(text, CTX)
+    assert (error.message, error.hint, error.detail) == (message, hint, text)
+
+
+def test_submodule_suggestions_and_sample_shapes():
+    class Many:
+        def named_modules(self):
+            return [("", self)] + [(f"layer{i}", 1) for i in range(20)]
+
+    near = hints.no_submodule(Many(), "layer")
+    assert near.hint == "did you mean layer9, layer8, layer7?"  # difflib's three closest
+    far = hints.no_submodule(Many(), "zzz")
+    assert far.hint == "its submodules: " + ", ".join(f"layer{i}" for i in range(12))
+    error = hints.forward_failed(RuntimeError("boom"), (T, T), {"m": T})
+    assert error.message == (
+        "the model fails on the sample inputs [float32[1, 3], float32[1, 3], float32[1, 3]]: boom"
+    )
+    assert hints._describe(SimpleNamespace(shape=(2,))) == "[2]"  # no dtype
+    for text in ("Expected tensor for argument #1 'INDICES'", "expected Long, Int but got Float"):
+        assert hints.forward_failed(RuntimeError(text), (), {}).hint.startswith("integer inputs")
