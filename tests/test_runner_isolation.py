@@ -102,6 +102,8 @@ def test_outputs_that_are_folders_or_special_files_are_refused(tmp_path, never_s
         ({"image": "Not An/Image"}, "not a Docker image name"),
         ({"backend": "dockr"}, "backend"),
         ({"on_line": "print"}, "on_line must be callable"),
+        ({"transfer": "ftp"}, "transfer"),
+        ({"args": ["--onnx=model.onnx", 3]}, "each flag in args"),
     ],
 )
 def test_wrong_arguments_are_short_usage_errors(tmp_path, never_started, kwargs, match):
@@ -378,6 +380,10 @@ def test_a_non_root_user_works_in_a_group_shared_folder(trtexec_image, docker_cl
         onnx.chmod(0o640)  # readable only through the supplementary group
         closed = base / "closed"
         closed.mkdir(mode=0o755)  # root's: the user may not write here
+        sticky = base / "sticky"
+        sticky.mkdir()
+        sticky.chmod(0o1777)  # like /tmp: anyone writes, only owners replace
+        (sticky / "taken.plan").write_bytes(b"root's")
         cache = base / "cache"
         cache.mkdir()
         os.chown(cache, user.pw_uid, user.pw_gid)
@@ -392,7 +398,14 @@ def test_a_non_root_user_works_in_a_group_shared_folder(trtexec_image, docker_cl
                 refused = ""
             except RunnerError as exc:
                 refused = str(exc)
-            return {"status": run.status, "errors": run.errors, "refused": refused}
+            try:
+                trtexec(f"--onnx=model.onnx --saveEngine={sticky}/taken.plan", image=trtexec_image,
+                        gpus="none", display=False)  # fmt: skip
+                sticky_refused = ""
+            except RunnerError as exc:
+                sticky_refused = str(exc)
+            return {"status": run.status, "errors": run.errors, "refused": refused,
+                    "sticky": sticky_refused}  # fmt: skip
 
         docker_gid = grp.getgrnam("docker").gr_gid
         result = _as_user(user.pw_uid, user.pw_gid, [group.gr_gid, docker_gid], work)
@@ -401,6 +414,8 @@ def test_a_non_root_user_works_in_a_group_shared_folder(trtexec_image, docker_cl
         assert engine.read_bytes() == onnx.read_bytes()
         assert engine.stat().st_uid == user.pw_uid
         assert "you cannot write into" in result["refused"]
+        assert "belongs to another user" in result["sticky"]
+        assert (sticky / "taken.plan").read_bytes() == b"root's"
         assert list(closed.iterdir()) == []
         assert not list(shared.rglob(".trt_magic-part-*"))
     finally:

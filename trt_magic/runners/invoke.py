@@ -140,6 +140,8 @@ def _check_args(args, image, timeout, cache, transfer, docker_host, display, on_
     for name, value in (("image", image), ("transfer", transfer), ("docker_host", docker_host)):
         if value is not None:
             check_type(name, value, str)
+    if transfer is not None:
+        check_choice("transfer", transfer, ("auto", "bind", "copy"), "transfer='copy'")
     if on_line is not None and not callable(on_line):
         raise UsageError(
             f"on_line must be callable, not {type(on_line).__name__}.", hint="on_line=print"

@@ -271,6 +271,11 @@ def _check_output(ref: FileRef, raw: str) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise RunnerError(f"{ref.flag}={host} exists and is not a regular file (a socket, device or pipe).",
                           hint="write the output to a new file name; nothing was started")  # fmt: skip
+    folder = os.stat(host.parent)
+    mine = os.geteuid() in (0, st.st_uid, folder.st_uid) if hasattr(os, "geteuid") else True
+    if folder.st_mode & stat.S_ISVTX and not mine:  # a sticky folder (/tmp): not ours to replace
+        raise RunnerError(f"{ref.flag}={host} belongs to another user in a sticky folder.",
+                          hint="write the output to a new file name; nothing was started")  # fmt: skip
 
 
 def _check_writable(folder: Path) -> None:
