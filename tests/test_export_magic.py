@@ -43,6 +43,15 @@ def test_cell_last_expression_is_the_model(ipython_shell, tmp_path):
     assert "Net" in ipython_shell.user_ns  # the cell ran in the user namespace
 
 
+def test_external_data_flag_writes_the_data_file(ipython_shell, tmp_path):
+    big = CELL.replace("Conv2d(3, 4, 3)", "Conv2d(3, 64, 3)")  # 6.9 KB of weights
+    out = tmp_path / "net.onnx"
+    res = run(ipython_shell, f"-o {out} -i images:1x3x8x8 --external-data", big)
+    assert res.success, res.error_in_exec
+    assert res.result.data_file == tmp_path / "net.onnx.data" and res.result.data_size > 6000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.onnx", "net.onnx.data"]
+
+
 def test_model_var_and_sample_expr(ipython_shell, tmp_path):
     ipython_shell.run_cell(CELL)
     ipython_shell.run_cell("import torch; batch = {'x': torch.randn(2, 3, 8, 8)}")

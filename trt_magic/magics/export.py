@@ -67,6 +67,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
     choices=["auto", "onnxslim", "polygraphy", "onnxsim", "none"],
     help="clean the graph up after the export",
 )
+@argument(
+    "--external-data",
+    action="store_true",
+    help="weights in <output>.data beside the .onnx at any size (default: past 2 GB)",
+)
 @argument("--netron", action="store_true", help="show the exported graph in Netron")
 @argument("--name", default=None, metavar="VAR", help="store the ExportResult in this variable")
 def onnx_export(self, line, cell=None):
@@ -89,6 +94,7 @@ def onnx_export(self, line, cell=None):
         sample=sample, opset=args.opset, exporter=args.exporter, output_names=args.output_names,
         submodule=args.submodule, check=not args.no_check, rtol=args.rtol, atol=args.atol,
         timeout=args.timeout, simplify=args.simplify,
+        external_data=True if args.external_data else None,
     )  # fmt: skip
     if args.name:
         ns[args.name] = result
