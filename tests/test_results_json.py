@@ -313,3 +313,11 @@ def test_long_digit_runs_are_found_across_scan_chunks():
         edited = data[:at] + b"1234567890123456789" + data[at:]
         assert jsonfile.has_long_digits(edited), at
     assert not jsonfile.has_long_digits(data[:100] + b" 123456789012345678 " + data[100:])
+
+
+def test_a_negative_iteration_count_is_missing(tmp_path):
+    path = tmp_path / "p.profile.json"
+    path.write_bytes(_edited(PROFILE, b'{ "count" : 1 }', b'{ "count" : -3 }'))
+    with pytest.warns(ResultWarning, match="count = -3"):
+        records = exports.read_profile(path)
+    assert records.count is None and len(records) == len(exports.read_profile(PROFILE))

@@ -285,7 +285,10 @@ def read_profile_json(data: Any, source: str = "profile") -> ProfileRecords:
                 count = rec["count"]
                 if isinstance(count, bool) or not isinstance(count, int):
                     raise wrong_type(source, f"record {index}: ", "count", count, "a whole number")
-                records.count = count
+                if count >= 0:
+                    records.count = count
+                else:
+                    dropped.append(f"record {index}: count = {count!r}")
             continue
         t, a, pc = rec.get("timeMs", 0.0), rec.get("averageMs", 0.0), rec.get("percentage", 0.0)
         median = rec.get("medianMs")
