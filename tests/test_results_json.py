@@ -130,6 +130,7 @@ def test_readers_give_the_same_records_with_and_without_orjson(case, tmp_path, m
         (PROFILE, b'"averageMs" : 0.08704', b'"averageMs" : "0.08704"', "averageMs"),
         (PROFILE, b'"percentage" : 0.70195', b'"percentage" : true', "percentage"),
         (PROFILE, b'{ "count" : 1 }', b'{ "count" : "1" }', "count"),
+        (PROFILE, b'"name" : "resnet50/conv1_conv/Conv2D__6"', b'"name" : 6', "name"),
         (LAYERS, b'"Dimensions": [1,1,28,28]', b'"Dimensions": "1x1x28x28"', "Dimensions"),
         (
             LAYERS,

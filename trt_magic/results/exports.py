@@ -290,6 +290,8 @@ def read_profile_json(data: Any, source: str = "profile") -> ProfileRecords:
                 else:
                     dropped.append(f"record {index}: count = {count!r}")
             continue
+        if type(rec["name"]) is not str:
+            raise wrong_type(source, f"record {index}: ", "name", rec["name"], "a string")
         t, a, pc = rec.get("timeMs", 0.0), rec.get("averageMs", 0.0), rec.get("percentage", 0.0)
         median = rec.get("medianMs")
         if not (
@@ -305,7 +307,7 @@ def read_profile_json(data: Any, source: str = "profile") -> ProfileRecords:
             median = (
                 None if median is None else _or_none(number(median, "medianMs", dropped, where))
             )
-        records.append(ProfileRecord(str(rec["name"]), float(t), float(a),
+        records.append(ProfileRecord(rec["name"], float(t), float(a),
                                      None if median is None else float(median), float(pc)))  # fmt: skip
     dropped.warn(stacklevel=4)
     return records
