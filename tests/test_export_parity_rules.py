@@ -142,3 +142,85 @@ def test_a_bound_the_model_requires_is_applied_noted_and_kept(tmp_path):
     # the user's own range inside the bound is kept as given
     r = export(Positions(), tmp_path / "q.onnx", ["x:1x8"], ["x:0=batch,1=seq[2:12]"], opset=18)
     assert r.dim_ranges["seq"] == (2, 12)
+
+
+def test_a_placeholder_output_dim_may_be_resolved_by_the_clean_up():
+    """TorchScript names unknown output dims (ViT: ``LayerNormalization..._dim_1``); onnxslim
+    resolves them to 17 and 32: the same interface. The user's dims must stay."""
+    from trt_magic.rewrite.checks import interface_changes
+    from trt_magic.rewrite.stats import TensorSpec
+
+    inputs = [TensorSpec("pixel_values", "float32", ("batch", 3, 32, 32))]
+    keep = {"batch"}
+    before = [TensorSpec("h", "float32", ("batch", "LayerNormh_dim_1", "LayerNormh_dim_2"))]
+    assert interface_changes(inputs, inputs, "input") == []
+    after = [TensorSpec("h", "float32", ("batch", 17, 32))]
+    assert interface_changes(before, after, "output", keep=keep) == []
+    renamed = [TensorSpec("h", "float32", ("batch_x", 17, 32))]
+    assert interface_changes(before, renamed, "output", keep=keep) == [
+        "output 'h' dim 0 'batch' became 'batch_x'"
+    ]
+    assert interface_changes(before, after, "output") != []  # without keep: strict as before
+
+
+def test_the_profile_editor_takes_the_export_s_ranges():
+    from trt_magic.widgets.model_inputs import default_range
+
+    r = default_range(("batch", "seq", 32), (1, 8, 32), {"seq": (2, 12)})
+    assert (r.min, r.opt, r.max) == ((1, 2, 32), (1, 8, 32), (2, 12, 32))
+    r = default_range(("batch", "seq", 32), (1, 30, 32), {"seq": (None, 16)})
+    assert r.opt[1] == 16 and r.max[1] == 16
+
+
+def test_preflight_reports_a_restriction_only_where_the_graph_breaks_it():
+    import onnx
+    from onnx import TensorProto, helper
+
+    from trt_magic.export.preflight import preflight
+
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [0])
+    kept = helper.make_node("Unsqueeze", ["x", "axes"], ["y"])  # axes: an initializer
+    shape = helper.make_node("Shape", ["x"], ["s"])
+    dynamic = helper.make_node("Unsqueeze", ["y", "s"], ["z"])  # axes computed: breaks it
+    graph = helper.make_graph(
+        [kept], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [axes],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert preflight({"Unsqueeze": 1}, "8.6.1", 17, model) == []
+    assert [f.level for f in preflight({"Unsqueeze": 1}, "8.6.1", 17)] == ["restricted"]
+    model.graph.node.extend([shape, dynamic])
+    found = preflight({"Unsqueeze": 2, "Shape": 1}, "8.6.1", 17, model)
+    assert [(f.op, f.count, f.level) for f in found] == [("Unsqueeze", 1, "restricted")]
+    assert "x1 breaking it" in found[0].message and onnx.checker is not None
+
+
+class TakesDict(nn.Module):
+    def forward(self, batch):
+        return batch["ids"].float() * batch["mask"]
+
+
+def test_a_dict_input_gets_the_wrapper_and_the_wrapper_works(tmp_path):
+    model = TakesDict()
+    sample = {"batch": {"ids": torch.ones(1, 4, dtype=torch.long), "mask": torch.ones(1, 4)}}
+    with pytest.raises(UsageError) as info:
+        export(model, tmp_path / "d.onnx", sample=sample)
+    assert "export a wrapper" in info.value.hint
+
+    class W(nn.Module):  # the wrapper the hint writes out
+        def forward(self, ids, mask):
+            return model({"ids": ids, "mask": mask})
+
+    r = export(W(), tmp_path / "d.onnx", sample=sample["batch"])
+    assert r.ok and [s.name for s in r.inputs] == ["ids", "mask"]
+
+
+def test_a_keyword_only_input_binds_by_name(tmp_path):
+    class KwOnly(nn.Module):
+        def forward(self, x, *, scale):
+            return x * scale
+
+    r = export(
+        KwOnly(), tmp_path / "k.onnx", sample={"scale": torch.ones(1, 4), "x": torch.ones(1, 4)}
+    )
+    assert r.ok and [s.name for s in r.inputs] == ["scale", "x"]

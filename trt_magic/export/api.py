@@ -20,7 +20,7 @@ from ..errors import ExportError, TrtMagicError, UsageError, require
 from . import checks, external, hints, isolate, parity, plan
 from .preflight import preflight
 from .result import ExportResult
-from .spec import normalize_axes, parse_dynamic, parse_inputs
+from .spec import dim_ranges, normalize_axes, parse_dynamic, parse_inputs
 
 
 def export_onnx(
@@ -111,6 +111,7 @@ class _Context:
         self.samples: dict[str, tuple[dict, dict]] = {}
         self.allow_frozen, self.image, self.log = False, "", ""
         self.size_branches: list[str] = []
+        self.tried_torchscript = False
 
 
 def _dynamic_for(prepared, dyn: dict) -> dict:
@@ -195,6 +196,7 @@ def _export_any(ctx: _Context, auto: bool, opset, checked: tuple) -> ExportResul
         other = "dynamo" if tried == "torchscript" else "torchscript"
         alt = plan.choose(other, opset, ctx.image)
         ctx.choice, ctx.call.exporter, ctx.call.opset = alt, other, alt.opset
+        ctx.tried_torchscript = tried == "torchscript"
         ctx.notes = [*notes, *alt.notes, f"auto: {tried} failed ({_first_line(first)}); "
                      f"tried {other}"]  # fmt: skip
         ctx.warnings = [*warnings, *alt.warnings]
@@ -248,19 +250,9 @@ def _export_checked(
         parity=rows, sample_shapes={n: tuple(t.shape) for n, t in ctx.prepared.tensors.items()},
         timings=ctx.timings, warnings=ctx.warnings, notes=ctx.notes,
         trt_version=ctx.choice.trt_version, external_data=published.data is not None,
-        data_file=published.data, data_size=published.data_size, dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
+        data_file=published.data, data_size=published.data_size,
+        dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
     )  # fmt: skip
-
-
-def dim_ranges(ranges: dict) -> dict[str, tuple[int | None, int | None]]:
-    """Dim name -> (min, max) (None: unbounded) from ``(min, max)`` pairs or torch Dims."""
-    out = {}
-    for name, r in ranges.items():
-        low, high = (
-            r if isinstance(r, tuple) else (getattr(r, "min", None), getattr(r, "max", None))
-        )
-        out[name] = tuple(v if isinstance(v, int) and 0 < v < 2**62 else None for v in (low, high))
-    return out
 
 
 def _check_target(target: Path) -> None:
@@ -330,7 +322,10 @@ def _check_cap(ctx: _Context, opset: int) -> None:
     cap = ctx.choice.cap
     if opset > cap and opset > ctx.call.opset:  # the exporter wrote above what it was asked
         image = plan.image_for_opset(opset, ctx.image)
-        raise hints.above_cap(opset, cap, ctx.choice.trt_version, ctx.call.exporter, image)
+        raise hints.above_cap(
+            opset, cap, ctx.choice.trt_version, ctx.call.exporter, image,
+            torchscript_ok=not ctx.tried_torchscript,
+        )  # fmt: skip
 
 
 def _run_export(ctx: _Context, timeout: float | None) -> dict:
@@ -415,7 +410,8 @@ def _simplify_and_preflight(result: ExportResult, ctx: _Context, method: str, ti
             model, _ = checks.load_checked(result.path, check=False)
             result.op_histogram = checks.op_histogram(model)
             result.size = _size_on_disk(result.path)
-    result.preflight = preflight(result.op_histogram, ctx.choice.trt_version, result.opset)
+    graph = checks.load_graph_only(result.path)  # node inputs and initializer names only
+    result.preflight = preflight(result.op_histogram, ctx.choice.trt_version, result.opset, graph)
 
 
 def _simplify(result: ExportResult, ctx: _Context, method: str, timeout):

@@ -65,6 +65,12 @@ def no_sample() -> UsageError:
 
 
 def bad_sample(value) -> UsageError:
+    if isinstance(value, dict):  # forward takes a dict: the exporters want tensors
+        return UsageError(
+            "a sample input is a dict: ONNX inputs are tensors, so forward must take tensors",
+            hint="export a wrapper: class W(torch.nn.Module): def forward(self, ids, mask): "
+            "return model({'ids': ids, 'mask': mask}); then --sample {'ids': ..., 'mask': ...}",
+        )
     return UsageError(
         f"the sample must be a tensor, a tuple/list of tensors or a dict of tensors, "
         f"not {type(value).__name__}",
@@ -268,9 +274,9 @@ def _data_dependent_rule(text: str, ctx: dict) -> ExportError | None:
     return ExportError(
         "forward depends on tensor values (data-dependent control flow or sizes)"
         + (f" at {where}" if where else ""),
-        hint="compute both branches and pick with torch.where, use torch.cond, or move that part "
-        "out of the model (export the network alone with --submodule); --exporter torchscript "
-        "would freeze the branch the sample takes",
+        hint="compute both branches and pick with torch.where (any exporter), use torch.cond "
+        "with --exporter dynamo, or move that part out of the model (export the network alone "
+        "with --submodule); --exporter torchscript would freeze the branch the sample takes",
     )
 
 
@@ -369,19 +375,18 @@ def short_place(place: str) -> str:
 
 
 def above_cap(
-    opset: int, cap: int, trt: str | None, exporter: str, image: str | None
+    opset: int, cap: int, trt: str | None, exporter: str, image: str | None, torchscript_ok=True
 ) -> ExportError:
+    """The exporter overshot the TensorRT's opset cap. The fix: an image that reads the file
+    (and ``--opset`` to say so), or TorchScript at the cap unless it already failed."""
     who = f"TensorRT {trt}" if trt else "the configured TensorRT"
-    fix = (
-        f"{image}, which reads opset {opset},"
-        if image
-        else (f"a TensorRT image that reads opset {opset}")
-    )
+    fix = image or f"a TensorRT image that reads opset {opset}"
+    other = f", or --exporter torchscript --opset {cap}" if torchscript_ok else ""
     return _retry(
         ExportError(
             f"the {exporter} exporter wrote an opset-{opset} file; {who} reads ONNX up to opset "
             f"{cap}, so trtexec would refuse it (nothing was written)",
-            hint=f"use {fix} or --exporter torchscript --opset {cap}",
+            hint=f"use {fix} with --opset {opset}{other}",
         ),
         wrong_file=False,
     )

@@ -72,7 +72,7 @@ def samples(ctx, expected: dict) -> dict[str, tuple[dict, dict]]:
 
 
 def _bounds(ranges: dict) -> dict:
-    from .api import dim_ranges
+    from .spec import dim_ranges
 
     return dim_ranges(ranges)
 

@@ -192,3 +192,14 @@ def normalize_axes(dynamic: dict[str, dict[int, str]], ranks: Mapping[str, int])
             fixed[pos] = dim
         dims.clear()
         dims.update(fixed)
+
+
+def dim_ranges(ranges: dict) -> dict[str, tuple[int | None, int | None]]:
+    """Dim name -> (min, max) (None: unbounded) from ``(min, max)`` pairs or torch Dims."""
+    out = {}
+    for name, r in ranges.items():
+        low, high = (
+            r if isinstance(r, tuple) else (getattr(r, "min", None), getattr(r, "max", None))
+        )
+        out[name] = tuple(v if isinstance(v, int) and 0 < v < 2**62 else None for v in (low, high))
+    return out

@@ -23,8 +23,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
     "--dynamic",
     action="append",
     default=[],
-    metavar="NAME:AXIS[=DIM],...",
-    help="dynamic axes: images:0=batch, tokens:0=batch,1=seq",
+    metavar="NAME:AXIS[=DIM[MIN:MAX]],...",
+    help="dynamic axes: images:0=batch, tokens:0=batch,1=seq[1:512] (a range)",
 )
 @argument(
     "--model",
@@ -72,6 +72,11 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
     action="store_true",
     help="weights in <output>.data beside the .onnx at any size (default: past 2 GB)",
 )
+@argument(
+    "--allow-frozen",
+    action="store_true",
+    help="accept a trace that froze a tensor-valued branch (the sample's branch is kept)",
+)
 @argument("--netron", action="store_true", help="show the exported graph in Netron")
 @argument("--name", default=None, metavar="VAR", help="store the ExportResult in this variable")
 def onnx_export(self, line, cell=None):
@@ -93,7 +98,7 @@ def onnx_export(self, line, cell=None):
         model, args.output or f"{stem}.onnx", args.input, args.dynamic,
         sample=sample, opset=args.opset, exporter=args.exporter, output_names=args.output_names,
         submodule=args.submodule, check=not args.no_check, rtol=args.rtol, atol=args.atol,
-        timeout=args.timeout, simplify=args.simplify,
+        timeout=args.timeout, simplify=args.simplify, allow_frozen=args.allow_frozen,
         external_data=True if args.external_data else None,
     )  # fmt: skip
     if args.name:

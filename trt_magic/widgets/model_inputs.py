@@ -62,11 +62,14 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, Sequence) and all(isinstance(d, int) for d in value)
 
 
-def default_range(dims: tuple[Dim, ...], sample: tuple[int, ...] | None = None) -> ShapeRange:
+def default_range(
+    dims: tuple[Dim, ...], sample: tuple[int, ...] | None = None, bounds: Mapping | None = None
+) -> ShapeRange:
     """Min 1 for every dynamic dim; opt the sample's value (else 1), max twice that.
 
     A first axis (the batch) with no sample gets max DEFAULT_MAX_BATCH, so the default engine
-    takes more than one image.
+    takes more than one image. ``bounds`` (dim name -> (min, max), from an export's
+    ``dim_ranges``) keeps each column inside the range the model accepts.
     """
     columns = []
     for axis, dim in enumerate(dims):
@@ -76,7 +79,10 @@ def default_range(dims: tuple[Dim, ...], sample: tuple[int, ...] | None = None) 
         seen = sample[axis] if sample and len(sample) == len(dims) and sample[axis] > 0 else None
         opt = seen or 1
         top = 2 * opt if seen else (DEFAULT_MAX_BATCH if axis == 0 else 1)
-        columns.append((1, opt, max(top, opt)))
+        low, high = (bounds or {}).get(dim, (None, None))
+        low, high = low or 1, high or max(top, opt)
+        opt = min(max(opt, low), high)
+        columns.append((low, opt, max(min(max(top, opt), high), low)))
     lo, mid, hi = zip(*columns, strict=True) if columns else ((), (), ())
     return ShapeRange(tuple(lo), tuple(mid), tuple(hi))
 
@@ -86,6 +92,7 @@ def default_profile(source: Any) -> tuple[Path, ShapeProfile]:
     path = Path(getattr(source, "path", source))
     profile = read_model_inputs(path)
     samples = sample_shapes(source) if not isinstance(source, (str, Path)) else {}
+    bounds = getattr(source, "dim_ranges", None) or {}
     for name in profile.dynamic_inputs():
-        profile.ranges[name] = default_range(profile.dims[name], samples.get(name))
+        profile.ranges[name] = default_range(profile.dims[name], samples.get(name), bounds)
     return path, profile
