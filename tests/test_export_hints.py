@@ -192,9 +192,9 @@ def test_describe_and_tracer_warning():
 CTX = {"exporter": "torchscript", "opset": 17, "cap": 17, "trt_version": "8.6.1"}
 ARGS_HINT = "give one -i per forward argument in order, or a --sample tuple/dict that matches it"
 DATA_HINT = (
-    "compute both branches and pick with torch.where, use torch.cond, or move that part out of "
-    "the model (export the network alone with --submodule); --exporter torchscript would freeze "
-    "the branch the sample takes"
+    "compute both branches and pick with torch.where (any exporter), use torch.cond with "
+    "--exporter dynamo, or move that part out of the model (export the network alone with "
+    "--submodule); --exporter torchscript would freeze the branch the sample takes"
 )
 GUARD = "GuardOnDataDependentSymNode: Could not guard on data-dependent expression Eq(u0, 1)\n"
 FRAMES = (
