@@ -13,7 +13,7 @@ import onnx
 import pytest
 import torch
 
-from trt_magic.errors import ExportError
+from trt_magic.errors import UsageError
 from trt_magic.export import export_onnx, external
 from trt_magic.runners.external_data import external_data_files
 
@@ -86,13 +86,22 @@ def test_reexport_inline_removes_the_replaced_models_data(tmp_path):
 
 
 def test_export_never_touches_files_it_did_not_write(tmp_path):
-    stranger = tmp_path / "layers.0.weight"
+    stranger = tmp_path / "layers.0.weight"  # what a per-tensor export would have written
     stranger.write_bytes(b"someone else's")
-    orphan = tmp_path / "a.onnx.data"  # no model reads it: an earlier export's leftover
-    orphan.write_bytes(b"x" * 10)
     export(Mlp(1), tmp_path / "a.onnx")
     assert stranger.read_bytes() == b"someone else's"
     assert folder(tmp_path) == ["a.onnx", "a.onnx.data", "layers.0.weight"]
+
+
+def test_a_data_file_no_model_reads_is_not_replaced(tmp_path):
+    orphan = tmp_path / "a.onnx.data"  # a leftover, or someone else's: not this export's
+    orphan.write_bytes(b"x" * 10)
+    with pytest.raises(UsageError, match="no a.onnx reads it") as info:
+        export(Mlp(1), tmp_path / "a.onnx")
+    assert "delete a.onnx.data" in info.value.hint
+    assert folder(tmp_path) == ["a.onnx.data"] and orphan.read_bytes() == b"x" * 10
+    r = export_onnx(Mlp(1), tmp_path / "a.onnx", ["x:2x64"], simplify="none")  # inline: fine
+    assert not r.external_data and orphan.read_bytes() == b"x" * 10
 
 
 def test_data_name_of_another_model_is_refused_before_the_export(tmp_path):
@@ -100,7 +109,7 @@ def test_data_name_of_another_model_is_refused_before_the_export(tmp_path):
     # b.onnx renamed by hand: it still reads a.onnx.data, so exporting a.onnx would break it
     os.replace(tmp_path / "a.onnx", tmp_path / "b.onnx")
     before = (tmp_path / "a.onnx.data").read_bytes()
-    with pytest.raises(ExportError, match="holds the weights of b.onnx") as info:
+    with pytest.raises(UsageError, match="holds the weights of b.onnx") as info:
         export(Mlp(2), tmp_path / "a.onnx")
     assert "move_onnx" in info.value.hint
     assert (tmp_path / "a.onnx.data").read_bytes() == before

@@ -70,7 +70,6 @@ def export_onnx(
     settings = get_settings()
     target = settings.resolve_path(path)
     _check_target(target)  # before any model work: a bad path fails in milliseconds
-    external.check_free(target)  # its data file name must not hold another model's weights
     require("torch", "export", "ONNX export")
     from . import _torch
 
@@ -88,6 +87,8 @@ def export_onnx(
     call.external_data = external.decide(
         _torch.needs_external_data(_torch.weight_bytes(prepared.model)), external_data
     )
+    if call.external_data:  # before the export: <name>.data must be ours to write
+        external.check_free(target)
     call.ranges = ranges
     ctx = _Context(
         target, choice, prepared, call, [*prepared.notes, *choice.notes], list(choice.warnings)

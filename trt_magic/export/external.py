@@ -215,16 +215,31 @@ def owner_of(data: Path, target: Path) -> Path | None:
 
 
 def check_free(target: Path) -> None:
-    """Refuse to export to ``target`` when its data file name belongs to another model."""
+    """Refuse to write ``<target>.data`` unless it is absent or the current ``target`` reads it.
+
+    Another model's weights are never overwritten, nor a file no model reads (this export did
+    not write it: a leftover, or someone else's).
+    """
+    from ..errors import UsageError
+    from ..runners.external_data import external_data_files
+
     data = target.parent / data_name(target)
+    if not data.exists() or (target.is_file() and data.name in external_data_files(target)):
+        return
     other = owner_of(data, target)
     if other is not None:
-        raise ExportError(
+        raise UsageError(
             f"{data.name} in {target.parent} holds the weights of {other.name}; exporting "
             f"{target.name} would overwrite them",
             hint=f"export to another name or folder, or move {other.name} with "
             "trt_magic.move_onnx first",
         )
+    raise UsageError(
+        f"{data.name} is already in {target.parent} and no {target.name} reads it; "
+        "it was not written by this export, so it is not replaced",
+        hint=f"delete {data.name} if it is a leftover of an earlier {target.name}, or export "
+        "to another name",
+    )
 
 
 def publish(tmpdir: Path, target: Path) -> Published:
@@ -244,7 +259,8 @@ def replace_pair(new_onnx: Path, new_data: Path | None, target: Path) -> Publish
     """
     from ..runners.external_data import external_data_files
 
-    check_free(target)
+    if new_data is not None:
+        check_free(target)
     dest = target.parent / data_name(target)
     old = set(external_data_files(target)) if target.exists() else set()
     done = Published()
