@@ -144,7 +144,7 @@ def test_a_kernel_killed_with_9_leaves_no_container_and_the_next_run_clears_its_
 
 IMPORT_CHILD = """
 import os, signal, sys, threading, time
-from trt_magic.runners.docker import sdk
+from trt_magic.runners.sdk import sdk
 threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGINT)).start()
 try:
     sdk()

@@ -44,7 +44,7 @@ def docker_gpu_support(info: dict) -> str | None:
 def _docker_info(docker_host: str | None) -> tuple[dict | None, str]:
     """(``docker info`` of the host, "") or (None, why there is no answer). Never pulls anything."""
     try:
-        from .docker import sdk
+        from .sdk import sdk
 
         docker = sdk()  # a Ctrl-C during the first import leaves nothing half-imported
     except ImportError:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-import sys
 import tarfile
 import time
 import uuid
@@ -23,6 +22,7 @@ from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
 from .base import Job, abort, new_run, pump, settle_run, shielded, summarize
 from .files import write_atomic
+from .sdk import lost_daemon, lost_errors, sdk
 from .staging import OUT
 from .watchdog import Watchdog
 
@@ -30,30 +30,6 @@ LABEL = "trt_magic"
 OWNER_LABEL = "trt_magic.owner"
 NO_GPU_RUNTIME = 'could not select device driver ""'
 _clients: dict[str, object] = {}
-
-
-def sdk():
-    """The ``docker`` SDK module, imported so that a Ctrl-C during its first import (it takes a
-    few hundred ms) leaves nothing half-imported behind: the next call imports it afresh."""
-    mod = sys.modules.get("docker")
-    if mod is not None and hasattr(mod, "DockerClient") and "docker.types" in sys.modules:
-        return mod
-    _forget("docker")  # what an interrupted import (ours or anyone's) left behind
-    before = set(sys.modules)
-    try:
-        import docker
-        import docker.errors
-        import docker.types
-    except BaseException:
-        for name in set(sys.modules) - before:  # requests, urllib3... half-imported with it
-            sys.modules.pop(name, None)
-        raise
-    return docker
-
-
-def _forget(package: str) -> None:
-    for name in [n for n in sys.modules if n == package or n.startswith(package + ".")]:
-        sys.modules.pop(name, None)
 
 
 def client_for(docker_host: str | None = None):
@@ -255,8 +231,8 @@ class DockerRunner:
                 job.sink.note(
                     "interrupted: trtexec stopped, container removed, partial files deleted"
                 )
-            if isinstance(exc, _lost_errors()):
-                raise _lost_daemon(self.host, exc) from None
+            if isinstance(exc, lost_errors()):
+                raise lost_daemon(self.host, exc) from None
             raise
         shielded(lambda: _remove(container, self.client, name))
         dog.release(clean=True)
@@ -352,24 +328,6 @@ def _remove(container, client=None, name: str | None = None) -> None:
             client.api.remove_container(name, force=True)
     except Exception:  # already gone, or never created
         pass
-
-
-def _lost_errors() -> tuple[type[BaseException], ...]:
-    import requests
-
-    docker = sdk()
-
-    return (requests.exceptions.ConnectionError, docker.errors.DockerException)
-
-
-def _lost_daemon(host: str, exc: BaseException) -> RunnerError:
-    if isinstance(exc, RunnerError):
-        return exc
-    return RunnerError(
-        f"lost the Docker engine at {host} during the run.",
-        hint="check that dockerd is running (docker info) and run again; partial files were removed",
-        detail=str(exc),
-    )
 
 
 def _input_archive(job: Job, user: str | None):
