@@ -325,3 +325,19 @@ def test_fp16_cast_of_an_external_data_model_keeps_one_data_file(tmp_path):
     x = torch.randn(2, 64)
     with torch.no_grad():
         np.testing.assert_allclose(run_ort(result.path, x), m(x).numpy(), rtol=1e-2, atol=1e-2)
+
+
+def test_replacing_a_per_tensor_model_leaves_its_files_and_says_so(tmp_path):
+    export(Mlp(5), tmp_path / "ref.onnx", simplify="none")
+    model = onnx.load(str(tmp_path / "ref.onnx"))
+    work = tmp_path / "work"
+    work.mkdir()
+    onnx.save_model(
+        model, str(work / "a.onnx"), save_as_external_data=True,
+        all_tensors_to_one_file=False, size_threshold=0,
+    )  # fmt: skip
+    theirs = {n: (work / n).read_bytes() for n in external_data_files(work / "a.onnx")}
+    r = export(Mlp(6), work / "a.onnx")
+    assert {n: (work / n).read_bytes() for n in theirs} == theirs
+    assert external_data_files(r.path) == ["a.onnx.data"]
+    assert any(f"read {len(theirs)} other external-data file(s)" in n for n in r.notes)
