@@ -224,3 +224,20 @@ def test_a_keyword_only_input_binds_by_name(tmp_path):
         KwOnly(), tmp_path / "k.onnx", sample={"scale": torch.ones(1, 4), "x": torch.ones(1, 4)}
     )
     assert r.ok and [s.name for s in r.inputs] == ["scale", "x"]
+
+
+def test_the_torchscript_c_log_is_off_during_the_export_and_restored(tmp_path):
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(torch._C._jit_is_onnx_log_enabled())
+            return x + 1
+
+    torch._C._jit_set_onnx_log_enabled(True)
+    try:
+        r = export(Probe(), tmp_path / "p.onnx", ["x:1x4"], exporter="torchscript", check=False)
+        assert torch._C._jit_is_onnx_log_enabled() and r.path.is_file()
+    finally:
+        torch._C._jit_set_onnx_log_enabled(False)
+    assert seen and not any(seen)

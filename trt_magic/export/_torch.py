@@ -360,8 +360,18 @@ def _quiet(log: io.StringIO):
     """Capture warnings, prints and torch's log lines (dynamo prints progress and W-lines).
 
     torch._logging gives its loggers their own stderr handlers, so they are swapped out for the
-    capture handler for the duration, not merely stopped from propagating.
+    capture handler for the duration, not merely stopped from propagating. The TorchScript
+    exporter's C++ log (its "Torch IR graph at exception" dump) writes to the process's stderr,
+    past any Python redirect; torch 2.13 turns it on for every export whatever ``verbose`` says
+    (``setup_onnx_logging`` tests the function ``_jit_is_onnx_log_enabled``, not its value), so
+    that context is replaced by one that keeps it off, and the previous state is restored.
     """
+    onnx_log = getattr(torch._C, "_jit_is_onnx_log_enabled", lambda: False)()
+    ts_utils = _torchscript_utils()
+    original = getattr(ts_utils, "setup_onnx_logging", None)
+    if original is not None:
+        ts_utils.setup_onnx_logging = _log_off
+    torch._C._jit_set_onnx_log_enabled(False)
     handler = logging.StreamHandler(log)
     swapped = []
     for name, lg in list(logging.root.manager.loggerDict.items()):
@@ -376,6 +386,22 @@ def _quiet(log: io.StringIO):
     finally:
         for lg, handlers in swapped:
             lg.handlers[:] = handlers
+        if original is not None:
+            ts_utils.setup_onnx_logging = original
+        torch._C._jit_set_onnx_log_enabled(onnx_log)
+
+
+@contextlib.contextmanager
+def _log_off(verbose: bool = False):
+    yield
+
+
+def _torchscript_utils():
+    try:
+        from torch.onnx._internal.torchscript_exporter import utils
+    except ImportError:  # another torch layout: nothing to patch
+        return None
+    return utils
 
 
 def child_setup() -> None:
