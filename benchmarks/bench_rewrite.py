@@ -23,7 +23,7 @@ from benchmarks.figure import Figure
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 #: rounds per figure: the cast takes a second, the quantization ten or more
-REPEAT = {"cast": 9, "quantize": 3}
+REPEAT = {"cast": 15, "quantize": 3}
 
 
 def _models(folder: Path) -> dict[str, tuple[Path, object]]:
