@@ -7,6 +7,8 @@ Small models forced to external data (``external_data=True``) stand in for model
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -341,3 +343,26 @@ def test_replacing_a_per_tensor_model_leaves_its_files_and_says_so(tmp_path):
     assert {n: (work / n).read_bytes() for n in theirs} == theirs
     assert external_data_files(r.path) == ["a.onnx.data"]
     assert any(f"read {len(theirs)} other external-data file(s)" in n for n in r.notes)
+
+
+def test_consolidate_from_a_scratch_folder_into_the_export_folder(tmp_path):
+    """The TorchScript exporter's per-tensor files in RAM (/dev/shm) end as ONE file on disk."""
+    export(Mlp(6), tmp_path / "ref.onnx", simplify="none")
+    model = onnx.load(str(tmp_path / "ref.onnx"))
+    scratch = external.scratch_dir(1 << 20)
+    assert scratch is not None and scratch.parent == Path("/dev/shm")
+    into = tmp_path / "into"
+    into.mkdir()
+    try:
+        onnx.save_model(
+            model, str(scratch / "m.onnx"), save_as_external_data=True,
+            all_tensors_to_one_file=False, size_threshold=0,
+        )  # fmt: skip
+        assert external.consolidate(scratch / "m.onnx", external=True, into=into)
+        assert folder(into) == ["m.onnx", "m.onnx.data"]
+        assert sorted(p.name for p in scratch.iterdir()) == []  # every source copied, removed
+    finally:
+        shutil.rmtree(scratch)
+    x = torch.randn(2, 64)
+    np.testing.assert_allclose(run_ort(into / "m.onnx", x), run_ort(tmp_path / "ref.onnx", x))
+    assert external.scratch_dir(1 << 60) is None  # no room: the export folder is used

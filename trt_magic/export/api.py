@@ -219,15 +219,21 @@ def _export_checked(
 ) -> ExportResult:
     """Export into a temporary folder beside the target, check, then move into place."""
     tmpdir = _temp_dir(ctx.target)
+    scratch = None
+    if ctx.call.external_data and ctx.call.exporter == "torchscript":  # one file per weight
+        scratch = external.scratch_dir(_torch_weight_bytes(ctx))
     try:
-        ctx.call.path = str(tmpdir / ctx.target.name)
+        ctx.call.path = str((scratch or tmpdir) / ctx.target.name)
         info = _run_export(ctx, timeout)
         traced = info.get("output_names") or []
         _frozen(ctx, info.get("frozen") or [])
         t0 = time.perf_counter()
+        if external.consolidate(Path(ctx.call.path), ctx.call.external_data, into=tmpdir):
+            ctx.notes.append(
+                f"the weights are stored as ONNX external data in {ctx.target.name}.data"
+            )
+        ctx.call.path = str(tmpdir / ctx.target.name)
         path = Path(ctx.call.path)
-        if external.consolidate(path, ctx.call.external_data):
-            ctx.notes.append(f"the weights are stored as ONNX external data in {path.name}.data")
         model = _renamed_graph(ctx, path, traced)
         _check_cap(ctx, checks.opset_of(model))
         model, warns = checks.load_checked(path, check, None if check else model)
@@ -245,6 +251,8 @@ def _export_checked(
         ctx.notes += published.notes
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return ExportResult(
         path=ctx.target, size=published.size, exporter=ctx.call.exporter,
         opset=checks.opset_of(model), inputs=inputs, outputs=outputs, op_histogram=histogram,
@@ -254,6 +262,12 @@ def _export_checked(
         data_file=published.data, data_size=published.data_size,
         dim_ranges=dim_ranges(ctx.call.ranges), log=ctx.log,
     )  # fmt: skip
+
+
+def _torch_weight_bytes(ctx: _Context) -> int:
+    from . import _torch
+
+    return _torch.weight_bytes(ctx.prepared.model)
 
 
 def _check_target(target: Path) -> None:

@@ -16,6 +16,7 @@ folder; if the ``.onnx`` cannot be moved the previous data is put back (both or 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,11 +58,43 @@ class Published:
     notes: list[str] = field(default_factory=list)
 
 
-def consolidate(path: Path, external: bool) -> bool:
-    """Store the weights of ``path`` in ``<name>.data`` beside it (one file, streamed).
+def scratch_dir(nbytes: int) -> Path | None:
+    """A private folder in RAM (``/dev/shm``) for an exporter's per-tensor files, or None.
+
+    The TorchScript exporter writes every weight once in its own file; written to RAM, they
+    reach the disk once (in ``<model>.onnx.data``) instead of twice. Used only when the RAM
+    file system and the free memory both have room for them with a margin.
+    """
+    import tempfile
+
+    shm = Path("/dev/shm")
+    try:
+        free = shutil.disk_usage(shm).free
+        available = _mem_available()
+    except OSError:
+        return None
+    if free < nbytes * 1.2 or available < nbytes * 1.5:
+        return None
+    try:
+        return Path(tempfile.mkdtemp(prefix="trt_magic-export-", dir=shm))
+    except OSError:
+        return None
+
+
+def _mem_available() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def consolidate(path: Path, external: bool, into: Path | None = None) -> bool:
+    """Store the weights of ``path`` in ``<name>.data`` (one file, streamed) in ``into``.
 
     ``path`` must sit in a private folder (the export's temporary one): the exporter's own data
-    files there (one per tensor from the TorchScript exporter) are removed once copied.
+    files there (one per tensor from the TorchScript exporter) are removed once copied. The
+    model ends in ``into`` (default: its folder) beside its data file.
     With ``external`` False a model that is already all inline is left alone.
     Returns True when the model keeps external data.
     """
@@ -69,16 +102,19 @@ def consolidate(path: Path, external: bool) -> bool:
 
     from ..netron.external import resolve_inside
 
+    into = path.parent if into is None else into
     model = onnx.load(str(path), load_external_data=False)
     every = list(tensors(model.graph))
     outside = [t for t in every if t.data_location == _EXTERNAL]
-    if not outside and not external:
-        return False
     name = data_name(path)
-    if outside and _already_one_file(outside, name, every):
+    if not outside and not external:
+        if into != path.parent:
+            shutil.move(path, into / path.name)
+        return False
+    if outside and into == path.parent and _already_one_file(outside, name, every):
         return True
     sources = {_location(t) for t in outside}
-    part = path.parent / (name + ".part")
+    part = into / (name + ".part")
     moved = 0
     with open(part, "wb") as out:
         for tensor in every:
@@ -91,13 +127,16 @@ def consolidate(path: Path, external: bool) -> bool:
             moved += 1
     if not moved:  # no tensor big enough to store apart: the model stays one file
         part.unlink()
+        onnx.save_model(model, str(into / path.name))
         return False
-    os.replace(part, path.parent / name)
-    for source in sources - {name}:
+    os.replace(part, into / name)
+    for source in sources - ({name} if into == path.parent else set()):
         found = resolve_inside(path.parent, source)
         if found is not None:
             found.unlink()
-    onnx.save_model(model, str(path))
+    onnx.save_model(model, str(into / path.name))
+    if into != path.parent:
+        path.unlink()
     return True
 
 
