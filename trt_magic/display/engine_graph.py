@@ -222,9 +222,9 @@ def engine_graph(
         raise GraphvizNotFound()
     recorded = getattr(run_or_layer_info_path, "recorded", None)
     if recorded is None and isinstance(run_or_layer_info_path, str | os.PathLike):
-        from ..results.load import _shipped_recording  # a path into the shipped recordings
+        from ..results.load import shipped_recording  # a path into the shipped recordings
 
-        recorded = _shipped_recording({"layer_info": Path(source)})
+        recorded = shipped_recording({"layer_info": Path(source)})
     if recorded is not None:  # a replayed run says where its recording came from
         view.recorded = True
         view.title = f"{view.title} (recorded, not built)"

@@ -155,11 +155,11 @@ def load_run(
         )
     run = Run(files=files, backend="files", status="loaded", shape_profile=shape_profile)
     run.command = list(run.log.command)
-    run.recorded = _shipped_recording(files)
+    run.recorded = shipped_recording(files)
     return run
 
 
-def _shipped_recording(files: dict[str, Path]):
+def shipped_recording(files: dict[str, Path]):
     """trt_magic's own recordings (package data) loaded by path stay labelled recorded."""
     from .run import Recorded
 
