@@ -142,6 +142,13 @@ def test_a_bound_the_model_requires_is_applied_noted_and_kept(tmp_path):
     # the user's own range inside the bound is kept as given
     r = export(Positions(), tmp_path / "q.onnx", ["x:1x8"], ["x:0=batch,1=seq[2:12]"], opset=18)
     assert r.dim_ranges["seq"] == (2, 12)
+    # a range of the user's past the bound: the hint gives the exact range, and it works
+    with pytest.raises(ExportError) as info:
+        export(Positions(), tmp_path / "r.onnx", ["x:1x8"], ["x:0=batch,1=seq[2:30]"], opset=18)
+    assert "the model accepts only seq[1:16]" in info.value.hint
+    assert "('seq', 1, 16)" in info.value.hint
+    r = export(Positions(), tmp_path / "r.onnx", ["x:1x8"], ["x:0=batch,1=seq[1:16]"], opset=18)
+    assert r.ok and r.dim_ranges["seq"] == (1, 16)
 
 
 def test_a_placeholder_output_dim_may_be_resolved_by_the_clean_up():

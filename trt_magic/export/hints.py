@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from ..errors import ExportError, UsageError
+from .bounds import spelled, suggested_ranges
 
 OPSET_TEXT = re.compile(
     r"Exporting the operator '(?P<op>[\w:.]+)' to ONNX opset version (?P<opset>\d+) is not "
@@ -259,12 +260,25 @@ def _constraint_rule(text: str, ctx: dict) -> ExportError | None:
     guards = [g for g in guards if dims.split(",")[0].strip() in g] or guards
     where = _user_line(text)
     msg = f"dynamic dim {dims!r} cannot stay dynamic: " + "; ".join(guards[:3] or ["guard failed"])
+    fixes = suggested_ranges(text)
+    if fixes:  # the model takes a range of sizes: say exactly which
+        ranges = ", ".join(spelled(d, b) for d, b in fixes.items())
+        return ExportError(
+            msg + (f" ({where})" if where else ""),
+            hint=f"the model accepts only {ranges}: write that range in -d (e.g. -d "
+            f"NAME:AXIS={spelled(*next(iter(fixes.items())))}), or in Python "
+            f"{{NAME: {{AXIS: {_as_tuple(*next(iter(fixes.items())))}}}}}",
+        )
     return ExportError(
         msg + (f" ({where})" if where else ""),
         hint=f"the model fixes {dims}: a constant size in view/reshape/expand, a fixed-size tensor "
         f"combined with the input, or a branch on the size; write it size-agnostic (-1, "
         f"x.shape[0]) or drop {dims} from -d",
     )
+
+
+def _as_tuple(dim: str, bounds: tuple) -> tuple:
+    return (dim, bounds[0] or 1, bounds[1])
 
 
 def _data_dependent_rule(text: str, ctx: dict) -> ExportError | None:
@@ -297,7 +311,11 @@ def _arguments_rule(text: str, ctx: dict) -> ExportError | None:
 
 def _user_line(text: str) -> str:
     """The last ``File ..., line N, in fn`` + code outside torch: where the user's code did it."""
-    hits = [m for m in USER_LINE.finditer(text) if "site-packages" not in m.group("file")]
+    hits = [
+        m
+        for m in USER_LINE.finditer(text)
+        if "site-packages" not in m.group("file") and "/trt_magic/" not in m.group("file")
+    ]
     if not hits:
         return ""
     m = hits[-1]
