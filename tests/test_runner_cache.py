@@ -276,3 +276,47 @@ def test_a_served_engine_changed_in_place_is_caught_on_the_next_hit(tmp_path):
     with open(tmp_path / "e.plan", "r+b") as fh:  # served as a link: this writes the entry too
         fh.write(b"X")
     assert cache.load("k1", plan, None) is None  # the mtime moved, the full hash differs
+
+
+def test_key_follows_the_onnx_external_weights(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [256])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [256])
+    w = helper.make_tensor(
+        "w", TensorProto.FLOAT, [256], np.ones(256, np.float32).tobytes(), raw=True
+    )
+    graph = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [w])
+    onnx.save_model(helper.make_model(graph), str(tmp_path / "m.onnx"), save_as_external_data=True,
+                    location="m.onnx.data", size_threshold=0)  # fmt: skip
+    args = ["--onnx=m.onnx", "--saveEngine=e.plan"]
+    k = _key(tmp_path, args)
+    data = tmp_path / "m.onnx.data"
+    data.write_bytes(b"\x00" * data.stat().st_size)  # new weights, same graph file
+    assert _key(tmp_path, args) != k
+    (tmp_path / "calib.cache").write_bytes(b"c")
+    (tmp_path / "calib.cache.data").write_bytes(b"not an onnx weight file")
+    with_calib = [*args, "--calib=calib.cache"]
+    k2 = _key(tmp_path, with_calib)
+    (tmp_path / "calib.cache.data").write_bytes(b"other")  # only --onnx has external data
+    assert _key(tmp_path, with_calib) == k2
+
+
+def test_a_full_disk_costs_only_the_cache_entry(tmp_path, monkeypatch):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    args = ["--onnx=m.onnx"]
+    cache = EngineCache(tmp_path / "cache")
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "_store", full)
+    notes: list[str] = []
+    run = Run(command=args, exit_code=0, status="passed")
+    cache.store("k", run, _plan(tmp_path, args), note=notes.append)
+    assert notes == ["not cached (No space left on device): the run itself is complete"]
+    assert run.notes == ["not cached: No space left on device"]
+    cache.store("k", run, _plan(tmp_path, args))  # no note callback: still recorded on the run
+    assert run.notes[-1] == "not cached: No space left on device"
