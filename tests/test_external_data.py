@@ -194,9 +194,12 @@ def test_move_onnx_takes_its_data_and_renames_it(tmp_path):
     x = torch.randn(2, 64)
     with torch.no_grad():
         np.testing.assert_allclose(run_ort(new, x), m(x).numpy(), rtol=1e-5, atol=1e-5)
-    back = move_onnx(new, tmp_path)  # a folder: same name there
+    kept = move_onnx(new, f"{tmp_path}/archive/")  # a new folder, said with the slash
+    assert kept == tmp_path / "archive" / "c.onnx"
+    assert folder(tmp_path / "archive") == ["c.onnx", "c.onnx.data"]
+    back = move_onnx(kept, tmp_path)  # a folder: same name there
     assert back == tmp_path / "c.onnx" and external_data_files(back) == ["c.onnx.data"]
-    assert folder(tmp_path / "sub") == []
+    assert folder(tmp_path / "sub") == [] and folder(tmp_path / "archive") == []
 
 
 def test_move_onnx_refuses_to_overwrite_unless_asked(tmp_path):

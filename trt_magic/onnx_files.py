@@ -32,7 +32,7 @@ def move_onnx(src: str | os.PathLike, dst: str | os.PathLike, *, overwrite: bool
             (``overwrite=True`` replaces a model there, with its own data).
     """
     source, target = _model(src, "src"), _resolve(check_path("dst", dst))
-    if target.is_dir():
+    if target.is_dir() or os.fspath(dst).endswith(("/", os.sep)):  # "archive/": a folder
         target = target / source.name
     if target.exists() and target.samefile(source):
         return target
