@@ -369,3 +369,24 @@ def test_consolidate_from_a_scratch_folder_into_the_export_folder(tmp_path):
     x = torch.randn(2, 64)
     np.testing.assert_allclose(run_ort(into / "m.onnx", x), run_ort(tmp_path / "ref.onnx", x))
     assert external.scratch_dir(1 << 60) is None  # no room: the export folder is used
+
+
+def test_scratch_of_a_dead_export_is_cleared(tmp_path):
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    dead = Path("/dev/shm") / f"trt_magic-export-{child.stdout.strip()}-x"
+    dead.mkdir()
+    (dead / "layers.0.weight").write_bytes(b"w" * 100)
+    alive = external.scratch_dir(1 << 10)
+    try:
+        assert not dead.exists() and alive is not None and alive.is_dir()
+        assert alive.name.startswith(f"trt_magic-export-{os.getpid()}-")
+        external.scratch_dir(1 << 10)  # another export of this process keeps the live one
+        assert alive.is_dir()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        for d in Path("/dev/shm").glob(f"trt_magic-export-{os.getpid()}-*"):
+            shutil.rmtree(d)

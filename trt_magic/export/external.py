@@ -68,6 +68,7 @@ def scratch_dir(nbytes: int) -> Path | None:
     import tempfile
 
     shm = Path("/dev/shm")
+    _clear_dead_scratch(shm)
     try:
         free = shutil.disk_usage(shm).free
         available = _mem_available()
@@ -76,9 +77,34 @@ def scratch_dir(nbytes: int) -> Path | None:
     if free < nbytes * 1.2 or available < nbytes * 1.5:
         return None
     try:
-        return Path(tempfile.mkdtemp(prefix="trt_magic-export-", dir=shm))
+        return Path(tempfile.mkdtemp(prefix=f"{_SCRATCH}{os.getpid()}-", dir=shm))
     except OSError:
         return None
+
+
+_SCRATCH = "trt_magic-export-"
+
+
+def _clear_dead_scratch(shm: Path) -> None:
+    """Remove the scratch folders of exports whose process died (a kernel killed with -9).
+
+    Only this user's folders, and only when their process is gone: RAM is not given back
+    otherwise until the machine restarts.
+    """
+    try:
+        found = list(shm.glob(f"{_SCRATCH}*-*"))
+    except OSError:
+        return
+    for folder in found:
+        pid = folder.name[len(_SCRATCH) :].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive but another user's, or unreadable: leave it
+            continue
 
 
 def _mem_available() -> int:
