@@ -115,5 +115,5 @@ def _measure(name: str, model, rounds: int) -> list[Figure]:
 def run() -> list[Figure]:
     figures = []
     for name, model in _models().items():
-        figures += _measure(name, model, rounds=4)
+        figures += _measure(name, model, rounds=6)
     return figures
