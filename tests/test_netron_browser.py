@@ -230,6 +230,9 @@ def test_the_graph_is_visible_at_first_paint(context, tiny_onnx, tmp_path):
     page.goto(view.url)
     graph_shown(page, timeout=15_000)  # no click of any kind
     assert_no_dialog(page)
+    _wait_for_title(
+        page, "tiny_convnet.onnx"
+    )  # Netron sets it just after drawing (no eval on its page)
     assert page.title() == "tiny_convnet.onnx"
     assert str(tiny_onnx.parent) not in page.content()
     shot = tmp_path / "netron_first_paint.png"
@@ -309,3 +312,11 @@ def test_external_weights_load_beside_the_model(context, tiny_onnx, tmp_path):
     assert weights and set(weights) == {200}, answers
     assert re.search(r"-?0\.\d{4,}", sidebar.inner_text())  # values shown, not an error
     assert recorder.outward() == []
+
+
+def _wait_for_title(page, title: str, seconds: float = 10.0) -> None:
+    import time as _time
+
+    deadline = _time.monotonic() + seconds
+    while page.title() != title and _time.monotonic() < deadline:
+        page.wait_for_timeout(50)

@@ -140,7 +140,19 @@ def test_the_view_shows_through_the_proxy_in_a_browser(jupyter, as_its_kernel, b
     page.goto(f"{base}/api/status?token={token}")  # log in: the server sets its cookie
     page.goto(base + view.url)
     page.locator("#canvas").get_by_text("Sigmoid", exact=True).first.wait_for(timeout=30_000)
+    _wait_for_title(page, "proxied.onnx")  # Netron sets it just after drawing (no eval on its page)
     assert page.title() == "proxied.onnx"
     assert all(url.startswith(base + "/") for url in requests), requests
+    deadline = time.monotonic() + 10
+    while view.loaded < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert view.loaded >= 1  # the page's report came back through the proxy too
     context.close()
+
+
+def _wait_for_title(page, title: str, seconds: float = 10.0) -> None:
+    import time as _time
+
+    deadline = _time.monotonic() + seconds
+    while page.title() != title and _time.monotonic() < deadline:
+        page.wait_for_timeout(50)
