@@ -2,8 +2,8 @@
 default settings (``auto`` exporter, the configured image's opset) and dynamic batch and
 sequence, each file then checked on its own with ONNX Runtime at a third size.
 
-Small configs, random weights, nothing from the hub. A family that the default image's
-TensorRT cannot take must fail with the image/opset that works, never pass with a wrong file.
+Small configs, random weights, nothing from the hub. Measured: all nine go through TorchScript at
+opset 17 (their traced size branches hold at the second size, which export_onnx checks).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import pytest
 import torch
 import transformers as tf
 
-from trt_magic.errors import ExportError
 from trt_magic.export import export_onnx
 
 pytestmark = pytest.mark.slow
@@ -134,13 +133,8 @@ def test_family_exports_with_default_settings_and_is_right_at_a_third_size(famil
     feeds = sample(family, 1, 8)
     target = tmp_path / f"{family}.onnx"
     options = dict(sample=feeds, dynamic=dynamic(feeds), simplify="none")
-    try:
-        result = export_onnx(model, target, **options)
-        assert result.opset == 17  # the default image's TensorRT 8.6 reads up to 17
-    except ExportError as exc:  # never a wrong file: the error names what reads this graph,
-        assert "--opset 18" in (exc.hint or ""), str(exc)  # and following it works
-        assert not target.exists()
-        result = export_onnx(model, target, opset=18, **options)
+    result = export_onnx(model, target, **options)
+    assert result.opset == 17  # the default image's TensorRT 8.6 reads up to 17
     assert result.ok and [s.name for s in result.inputs] == list(feeds)
     assert all(s.shape[:2] == ("batch", "seq") for s in result.inputs)
     third_size_check(result, model, sample(family, 3, 12))
