@@ -248,3 +248,19 @@ def test_the_torchscript_c_log_is_off_during_the_export_and_restored(tmp_path):
     finally:
         torch._C._jit_set_onnx_log_enabled(False)
     assert seen and not any(seen)
+
+
+def test_a_file_above_the_cap_is_refused_and_the_hint_works(tmp_path, monkeypatch):
+    """The exporter wrote opset 18 where opset 17 was asked (torch's down-conversion kept an
+    opset-18 operator): an error with the fix; following it (--opset 18) gives the file."""
+    from trt_magic.export import checks
+
+    real = checks.opset_of
+    monkeypatch.setattr(checks, "opset_of", lambda model: max(real(model), 18))
+    with pytest.raises(ExportError) as info:
+        export(Extra(), tmp_path / "c.onnx", ["x:2x4"], exporter="dynamo")
+    err = info.value
+    assert "wrote an opset-18 file" in err.message and "reads ONNX up to opset 17" in err.message
+    assert "--opset 18" in err.hint and not (tmp_path / "c.onnx").exists()
+    r = export(Extra(), tmp_path / "c.onnx", ["x:2x4"], exporter="dynamo", opset=18)
+    assert r.ok and r.path.is_file()
