@@ -85,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         out = HERE / "RESULTS.md"
         if args.names and out.exists():  # keep other benchmarks' rows
+            figures_part = out.read_text().split(MUTATION_SECTION, 1)[0]  # not the mutation table
             kept = [
                 line
-                for line in out.read_text().splitlines()
+                for line in figures_part.splitlines()
                 if line.startswith("| ") and line.split("|")[1].strip() not in names
             ]
             kept = [k for k in kept if not k.startswith("| benchmark")]
