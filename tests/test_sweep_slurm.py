@@ -59,6 +59,7 @@ def node(tmp_path, data_dir, monkeypatch):
     wrapper.write_text(
         "#!/bin/sh\n"
         f'echo "start $(date +%s.%N) $CUDA_VISIBLE_DEVICES" >> {times}\n'
+        f'echo "$*" >> {tmp_path / "args.txt"}\n'
         f'case " $* " in *" --fp16 "*) cat {store}/failed.log; echo "end $(date +%s.%N)" >> {times}; exit 1 ;; esac\n'
         f'{fake} "$@"; rc=$?\n'
         f'echo "end $(date +%s.%N)" >> {times}\n'
@@ -69,7 +70,7 @@ def node(tmp_path, data_dir, monkeypatch):
     work.mkdir()
     monkeypatch.chdir(work)
     config.use_settings(config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(work)))
-    yield {"trtexec": str(wrapper), "times": times, "work": work}
+    yield {"trtexec": str(wrapper), "times": times, "work": work, "args": tmp_path / "args.txt"}
     config.use_settings(None)
 
 
@@ -213,6 +214,31 @@ def test_a_failing_variant_stays_in_its_row_and_a_rerun_resumes_from_the_cache(c
 
 
 @pytest.mark.slurm
+def test_a_failed_rebuild_claims_nothing_and_the_job_writes_only_its_own_folder(cluster, node):
+    from trt_magic.runners import trtexec
+
+    onnx = _model(node["work"], "model_fixed1.onnx")
+    runner = ClusterRunner(SlurmEngine(partition="debug", trtexec=node["trtexec"]), "l4", poll=0.2)
+    args = [f"--onnx={onnx}", "--saveEngine=out/e.plan"]
+    first = trtexec(args, runner=runner, display=False, cache=False)
+    engine = node["work"] / "out" / "e.plan"
+    assert first.status == "passed" and first.files["engine"] == engine
+    before = engine.read_bytes()
+    again = trtexec([*args, "--fp16"], runner=runner, display=False, cache=False)
+    assert again.status == "failed"
+    assert "engine" not in again.files  # the earlier build's engine is not this run's
+    assert engine.read_bytes() == before  # and it was not touched
+    assert str(again.files["log"]) != str(first.files["log"])  # a failed run keeps its own log
+    # what trtexec on the node was told to write: a fresh per-run folder beside the engine
+    written = [a.split("=", 1)[1] for line in node["args"].read_text().splitlines()
+               for a in line.split() if a.startswith("--saveEngine=")]  # fmt: skip
+    assert len(written) == 2 and len(set(written)) == 2
+    for path in map(Path, written):
+        assert path.parent.name == "out" and path.parent.parent.name.startswith(".trt_magic-part-")
+        assert path.parent.parent.parent == engine.parent and not path.parent.parent.exists()
+
+
+@pytest.mark.slurm
 def test_unknown_partition_and_gpu_type_fail_before_any_job(cluster, node):
     onnx = _model(node["work"], "model.onnx")
     with pytest.raises(UsageError, match="partition 'nope' does not exist.*debug"):
@@ -286,6 +312,36 @@ def test_sbatch_argv_is_an_argument_list_with_the_gpu_type(tmp_path):
     assert ["--module", "TensorRT/10.3"] == rest[
         rest.index("--module") : rest.index("--module") + 2
     ]
+
+
+def test_a_container_on_the_node_may_write_only_the_run_folder(tmp_path):
+    import numpy as np
+    import onnx as onnx_lib
+    from onnx import TensorProto, helper, numpy_helper
+
+    from trt_magic.runners.base import Job, LogSink
+    from trt_magic.runners.staging import Stage
+
+    weight = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [weight],
+    )  # fmt: skip
+    onnx = tmp_path / "m.onnx"
+    onnx_lib.save(helper.make_model(graph), onnx, save_as_external_data=True,
+                  location="m.onnx.data", size_threshold=0)  # fmt: skip
+    stage = Stage([f"--onnx={onnx}", f"--saveEngine={tmp_path}/e.plan", f"--tempdir={tmp_path}"],
+                  lambda p: (tmp_path / p).resolve(), tmp_path / "cache", container=False)  # fmt: skip
+    job = Job(["x"], stage.plan, LogSink(stage.log), workdir=tmp_path, stage=stage)
+    engine = SlurmEngine(mode="docker", container="nvcr.io/nvidia/tensorrt:24.05-py3")
+    cjob = ClusterRunner(engine, "l4")._cluster_job(job)
+    args = engine.node_args(cjob)
+    rw = [args[i + 1] for i, a in enumerate(args) if a == "--rw"]
+    ro = [args[i + 1] for i, a in enumerate(args) if a == "--ro"]
+    assert rw == [str(stage.folder / "out")]  # not tmp_path: no existing folder is writable
+    assert ro == [str(onnx), str(tmp_path / "m.onnx.data")]  # the model and its weights
+    assert f"--saveEngine={stage.folder}/out/e.plan" in args
 
 
 def test_pyxis_and_docker_node_commands_as_text(tmp_path):

@@ -159,13 +159,16 @@ def _run_external(runner, argv, settings, gpus, live, on_line, timeout, cancel, 
     trt = target_tensorrt(runner, "external", "", identity, cache_dir)  # its banner, once seen
     argv, rewrite, notes = translate(argv, trt, settings.resolve_path, live.note)
     run_args = _with_timing_cache(argv, settings, identity, gpus, runner.host)
-    plan = plan_paths(run_args, settings.resolve_path, root=None)
+    # the same per-run folder as the local backend: trtexec on the node writes only there (on the
+    # shared filesystem, beside the first output); a passed run's files are moved out after it
+    stage = Stage(run_args, settings.resolve_path, cache_dir, container=False)
+    stage.check()
     notes += check_flags(argv, trt.version)
-    for n in notes:
+    for n in [*notes, *stage.notes]:
         live.note(n)
-    log = Stage(argv, settings.resolve_path, cache_dir).log_destination(True)
-    job = Job(argv, plan, LogSink(log, live, on_line), gpus=gpus, timeout=timeout, cancel=cancel,
-              workdir=settings.resolve_path("."), notes=notes)  # fmt: skip
+    job = Job(argv, stage.plan, LogSink(stage.log, live, on_line), gpus=gpus, timeout=timeout,
+              cancel=cancel, workdir=settings.resolve_path("."), notes=notes + stage.notes,
+              stage=stage)  # fmt: skip
     run = _run_cached(runner, job, cache, identity, cache_dir)
     return record(run, trt, rewrite, identity, cache_dir)
 

@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from ..commandline.command import format_command
-from ..runners.base import Job, new_run, pump, settle_outputs, status_for, summarize
+from ..runners.base import (
+    Job,
+    abort,
+    new_run,
+    pump,
+    settle_outputs,
+    settle_run,
+    status_for,
+    summarize,
+)
+from ..runners.external_data import external_data_files
 from .executors import Executor
 from .scheduler import Slot
 
@@ -97,6 +107,26 @@ class ClusterEngine(ABC):
         """(what runs trtexec, where) for the engine cache key and ``Run.host``."""
 
 
+def _inputs(job: Job) -> list[Path]:
+    """The files a container on the node may read: each input the flags name, and an ONNX's
+    external-data files beside it (read-only mounts, file by file)."""
+    found: list[Path] = []
+    for ref in job.plan.inputs:
+        found.append(ref.host)
+        if ref.flag == "--onnx" and ref.host.is_file():
+            found += [ref.host.parent / loc for loc in external_data_files(ref.host)
+                      if (ref.host.parent / loc).is_file()]  # fmt: skip
+    return list(dict.fromkeys(found))
+
+
+def _written(job: Job, ref) -> Path:
+    """Where trtexec on the node writes ``ref``: its place in the run's own folder, when the run
+    has one (the only folder a container on the node may write), else a temporary name."""
+    if job.stage is not None:
+        return job.stage.staged(ref)
+    return ref.temp_host or ref.host
+
+
 class ClusterRunner:
     """A trtexec backend that runs each build as one job of a :class:`ClusterEngine`.
 
@@ -125,8 +155,9 @@ class ClusterRunner:
         """Submit ``job`` as one cluster job, stream its output file, return its Run."""
         run = new_run(job, self.engine.name)
         run.host = self.host
-        for ref in job.plan.outputs:
-            ref.host.parent.mkdir(parents=True, exist_ok=True)
+        if job.stage is None:  # a bare plan (no per-run folder): outputs go where the flags say
+            for ref in job.plan.outputs:
+                ref.host.parent.mkdir(parents=True, exist_ok=True)
         cjob = self._cluster_job(job)
         cjob.id = self.engine.submit(cjob)
         job.sink.note(f"{self.engine.name} job {cjob.id} submitted ({self._resources()})")
@@ -138,23 +169,24 @@ class ClusterRunner:
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 job.sink.note(f"interrupted: {self.engine.name} job {cjob.id} cancelled")
-            self._stop(cjob)
             settle_outputs(job.plan, ok=False)
-            job.sink.close()
-            cjob.output.unlink(missing_ok=True)
+            abort(job, lambda: self._stop(cjob), lambda: cjob.output.unlink(missing_ok=True))
             raise
         final = state[-1] if state else self.engine.status(cjob)
-        run.exit_code = None if stopped else final.exit_code
-        if not stopped and final.state != "COMPLETED" and run.exit_code == 0:
-            run.exit_code = None  # cancelled from outside, node failure: not a trtexec success
-        job.sink.close()
+        exit_code = None if stopped else final.exit_code
+        if not stopped and final.state != "COMPLETED" and exit_code == 0:
+            exit_code = None  # cancelled from outside, node failure: not a trtexec success
         if not stopped:
             self.engine.fetch_outputs(cjob)
-        run.status = status_for(run.exit_code, stopped)
+        cjob.output.unlink(missing_ok=True)
+        if job.stage is None:
+            job.sink.close()
+            run.exit_code, run.status = exit_code, status_for(exit_code, stopped)
+            settle_outputs(job.plan, ok=run.status == "passed")
+        else:  # only what this job wrote in its own folder, and only when it passed
+            settle_run(run, job, exit_code, stopped)
         if run.status == "failed" and final.state not in ("COMPLETED", "FAILED"):
             run.notes.append(f"{self.engine.name} job {cjob.id} ended {final.state} {final.reason}")
-        settle_outputs(job.plan, ok=run.status == "passed")
-        cjob.output.unlink(missing_ok=True)
         run.duration_s = time.time() - run.started
         run.placement = _placement(self.engine.name, cjob, final)
         run.notes.append(run.placement)
@@ -172,15 +204,18 @@ class ClusterRunner:
         folder = log.parent if log is not None else job.workdir
         folder.mkdir(parents=True, exist_ok=True)
         stem = f".trt_magic-{self.engine.name}-{time.time_ns()}-{threading.get_ident()}"
-        name = "trtexec-" + (log.name.removesuffix(".log") if log is not None else "run")
+        named = job.stage.log_destination(True) if job.stage is not None else log  # <engine>.log
+        name = "trtexec-" + (named.name.removesuffix(".log") if named is not None else "run")
         return ClusterJob(
             argv=list(job.plan.args),
             name=name[:64],
             gpu_type=self.gpu_type,
             workdir=Path(job.workdir),
             output=folder / f"{stem}.out",
-            inputs=[r.host for r in job.plan.inputs],
-            outputs=[r.temp_host or r.host for r in job.plan.outputs],
+            inputs=_inputs(job),
+            outputs=[
+                _written(job, r) for r in job.plan.refs if r.direction in ("output", "inout", "dir")
+            ],
         )
 
     def _chunks(self, cjob: ClusterJob, state: list[JobState]) -> Iterator[bytes]:
