@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -115,6 +116,45 @@ def test_timeout_over_ssh(box, tmp_path, trtexec_image):
                   docker_host=ALIAS, display=False, timeout=3, cache=False)  # fmt: skip
     assert run.status == "timeout" and time.monotonic() - started < 40
     assert "engine" not in run.files and not (tmp_path / "out/s.plan").exists()
+
+
+CHILD = """
+import sys
+from trt_magic import config
+from trt_magic.runners import trtexec
+config.use_settings(config.Settings(cache_dir=sys.argv[1], workdir=sys.argv[2], gpus="none"))
+trtexec("--onnx=model/model_slow.onnx --saveEngine=out/s.plan", image=sys.argv[3],
+        docker_host=sys.argv[4], display=False, on_line=lambda line: print("LINE", flush=True))
+"""
+
+
+@pytest.mark.parametrize("host", [ALIAS, BY_URL])
+def test_a_kernel_killed_with_9_mid_build_over_ssh_leaves_no_container(
+    box, host, tmp_path, trtexec_image, docker_client
+):
+    _onnx(tmp_path / "model", "model_slow.onnx")
+    root = Path(__file__).parent.parent
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path / "cache"), str(tmp_path), trtexec_image, host],
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    label = f"trt_magic.owner={socket.gethostname()}:{child.pid}"
+    mine = lambda: docker_client.api.containers(all=True, filters={"label": label})  # noqa: E731
+    try:
+        assert child.stdout.readline().startswith("LINE")  # trtexec runs on the box
+        assert len(mine()) == 1
+        child.kill()
+        child.wait()
+        killed = time.monotonic()
+        while mine() and time.monotonic() - killed < 10:
+            time.sleep(0.2)
+        assert mine() == [], "the container outlived its kernel by 10 s"
+    finally:
+        child.kill()
+        for c in mine():
+            docker_client.api.remove_container(c["Id"], force=True)
+    assert not (tmp_path / "out" / "s.plan").exists()
+    assert list((tmp_path / "out").iterdir()) == []  # the supervisor removed the run's folder
 
 
 def test_cache_hit_over_ssh(box, tmp_path, trtexec_image):

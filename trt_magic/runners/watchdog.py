@@ -39,7 +39,16 @@ if url.startswith("pgid:"):
     sys.exit(0)
 try:
     import docker
-    client = docker.DockerClient(base_url=url, timeout=10, use_ssh_client=url.startswith("ssh://"))
+    ssh = url.startswith("ssh://")
+    client = docker.DockerClient(base_url=url, timeout=10, version="1.24" if ssh else None,
+                                 use_ssh_client=ssh)
+    if ssh:  # as trt_magic.runners.ssh: without a port the SDK says host:22, not the alias's Port
+        from urllib.parse import urlparse
+        parsed = urlparse(url)
+        if parsed.port is None:
+            adapter = client.api._custom_adapter
+            adapter.ssh_host = (parsed.username + "@" if parsed.username else "") + parsed.hostname
+            adapter.pools.clear()
 except Exception:
     sys.exit(1)
 start = time.monotonic()
