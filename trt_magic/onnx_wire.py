@@ -77,7 +77,8 @@ def _tensor_location(buf, start: int, end: int) -> str | None:
     return None
 
 
-def _varint(buf, pos: int) -> tuple[int, int]:
+def read_varint(buf, pos: int) -> tuple[int, int]:
+    """A protobuf varint at ``pos``: (value, position after it); too long is a ValueError."""
     result = shift = 0
     while True:
         byte = buf[pos]
@@ -94,16 +95,16 @@ def _fields(buf, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(field number, start, end) of each length-delimited field of a message; others skipped."""
     pos = start
     while pos < end:
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         wire = key & 7
         if wire == 0:
-            _, pos = _varint(buf, pos)
+            _, pos = read_varint(buf, pos)
         elif wire == 1:
             pos += 8
         elif wire == 5:
             pos += 4
         elif wire == 2:
-            size, pos = _varint(buf, pos)
+            size, pos = read_varint(buf, pos)
             if pos + size > end:
                 raise ValueError("truncated field")
             yield key >> 3, pos, pos + size

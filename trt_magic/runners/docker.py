@@ -21,7 +21,7 @@ from ..commandline.command import format_command
 from ..errors import GpuRuntimeError, ImageError, RunnerError
 from ..results.run import Run
 from .base import Job, abort, new_run, pump, settle_run, shielded, summarize
-from .files import write_atomic
+from .files import pid_alive, write_atomic
 from .sdk import lost_daemon, lost_errors, sdk
 from .staging import OUT
 from .watchdog import Watchdog
@@ -87,16 +87,6 @@ def gpu_requests(gpus: str) -> list:
     return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_leftovers(client) -> int:
     """Remove our containers whose kernel is gone; return how many.
 
@@ -109,7 +99,7 @@ def clean_leftovers(client) -> int:
     for c in client.api.containers(all=True, filters={"label": f"{LABEL}=1"}):
         host, _, pid = (c.get("Labels") or {}).get(OWNER_LABEL, ":").partition(":")
         if host == me:
-            stale = pid.isdigit() and not _pid_alive(int(pid))
+            stale = pid.isdigit() and not pid_alive(int(pid))
         else:
             stale = c.get("State") in ("exited", "dead")
         if stale:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ..commandline.command import flag_value
 from ..commandline.flags import split_flag
 from ..errors import UsageError
+from ..onnx_wire import read_varint
 from ..spec import format_shape, parse_shapes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,13 +139,13 @@ def _fields(buf, varints: bool = False):
     integer for varints when ``varints``, else None (https://protobuf.dev/programming-guides/encoding/)."""
     pos, end = 0, len(buf)
     while pos < end:
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         wire = key & 7
         if wire == 0:
-            value, pos = _varint(buf, pos)
+            value, pos = read_varint(buf, pos)
             yield key >> 3, (value if varints else None)
         elif wire == 2:
-            size, pos = _varint(buf, pos)
+            size, pos = read_varint(buf, pos)
             yield key >> 3, buf[pos : pos + size]
             pos += size
         elif wire in (1, 5):
@@ -152,17 +153,6 @@ def _fields(buf, varints: bool = False):
             yield key >> 3, None
         else:
             raise ValueError(f"protobuf wire type {wire} at byte {pos}")
-
-
-def _varint(buf, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
 
 
 # ---- shapes ---------------------------------------------------------------------------------
