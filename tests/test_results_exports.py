@@ -228,3 +228,27 @@ def test_fixtures_are_byte_copies_of_the_shared_ones():
                     hashlib.sha256(copy.read_bytes()).digest()
                     == hashlib.sha256(p.read_bytes()).digest()
                 ), copy
+
+
+def test_a_loaded_export_goes_to_the_oldest_gc_generation():
+    import gc
+
+    path = DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.graph.json"
+    raw = exports.load_layer_info(path)[0]
+    # kept by the Run: handed to the oldest generation at once, not walked by young collections
+    assert gc.isenabled()
+    assert any(o is raw for o in gc.get_objects(2))
+    assert not any(o is raw for o in gc.get_objects(0))
+    gc.disable()  # a program that paused the GC finds it paused
+    try:
+        exports.read_profile(DATA / "trtexec/fuzzylabs-10.x-resnet18-fp16.profile.json")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()  # a program's own frozen objects stay frozen
+    frozen = gc.get_freeze_count()
+    try:
+        exports.load_layer_info(path)
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

@@ -311,9 +311,20 @@ def test_long_digit_runs_are_found_across_scan_chunks():
     data = PROFILE.read_bytes() * 200  # > 1 MiB: several chunks
     assert len(data) > 2 * jsonfile._CHUNK and not jsonfile.has_long_digits(data)
     for at in (0, 5000, jsonfile._CHUNK - 5, jsonfile._CHUNK - 18, 2 * jsonfile._CHUNK - 1):
-        edited = data[:at] + b"1234567890123456789" + data[at:]
+        edited = data[:at] + b" 1234567890123456789" + data[at:]
         assert jsonfile.has_long_digits(edited), at
     assert not jsonfile.has_long_digits(data[:100] + b" 123456789012345678 " + data[100:])
+    assert jsonfile.has_long_digits(b"12345678901234567890")  # at the very start
+
+
+def test_long_fractions_are_not_big_integers():
+    # a float's fraction may run past 19 digits (repr of a small share: 0.00012345678901234568);
+    # orjson reads it as json does, so the fast parser is kept
+    text = b'[{"name": "a", "percentage": 0.00012345678901234568, "x": 1.5e-05}]'
+    assert not jsonfile.has_long_digits(text)
+    assert not jsonfile.has_long_digits(b"[1.12345678901234567890e-7]")
+    assert jsonfile.has_long_digits(b"[12345678901234567890.5]")  # the integer part: json reads it
+    assert jsonfile.loads(text) == json.loads(text)
 
 
 def test_a_negative_iteration_count_is_missing(tmp_path):

@@ -8,8 +8,14 @@ import pytest
 from data.registry import DATA, LAYER_INFO
 
 from trt_magic.results import load_run
-from trt_magic.results.exports import load_layer_info
-from trt_magic.results.layer_info import DERIVED, layer_info_frame, macs
+from trt_magic.results.exports import dtype_of_format, load_layer_info
+from trt_magic.results.layer_info import (
+    DERIVED,
+    layer_info_frame,
+    macs,
+    tensor_bytes,
+    weights_bytes,
+)
 
 DETAILED = sorted(rel for rel, facts in LAYER_INFO.items() if facts["detailed"])
 
@@ -96,3 +102,59 @@ def test_bytes_equal_trex_on_every_layer(prefix):
     for name, sizes in trex.items():
         assert frame.loc[name, "activation_bytes"] == sizes["io_bytes"], name
         assert frame.loc[name, "weights_bytes"] == sizes["weights_bytes"], name
+
+
+def _reference_figures(raw) -> tuple:
+    """DERIVED of one layer from the per-layer functions (not the one-pass loop)."""
+    if isinstance(raw, str):
+        return (None,) * len(DERIVED)
+    kind = raw.get("ParameterType") or raw.get("LayerType")
+    tensors = [*(raw.get("Inputs") or ()), *(raw.get("Outputs") or ())]
+    sizes = [tensor_bytes(t) for t in tensors]
+    act = None if None in sizes else sum(sizes, 0.0)
+    weights, bias = weights_bytes(raw, ("Weights",)), weights_bytes(raw, ("Bias",))
+    m = macs(raw)
+    moved = (act or 0.0) + weights + bias
+    intensity = m / moved if m is not None and act is not None and moved else None
+    fmt = tensors[0].get("Format/Datatype") if tensors else None
+    return kind, dtype_of_format(fmt), m, weights, bias, act, intensity
+
+
+def _reference_table(raw_layers: list):
+    """The wide table by its definition, one layer at a time: every key a column in first-seen
+    order (objects one level flat), the derived figures from the per-layer functions."""
+    import pandas as pd
+
+    names: list[str] = ["Name"]
+    rows = []
+    for raw in raw_layers:
+        row = {"Name": raw} if isinstance(raw, str) else {}
+        for key, value in ({} if isinstance(raw, str) else raw).items():
+            items = ((f"{key}.{s}", v) for s, v in value.items()) if isinstance(value, dict) else [(key, value)]  # fmt: skip
+            for name, v in items:
+                if name not in names:
+                    names.append(name)
+                row[name] = v
+        rows.append(row)
+    cols = {name: [row.get(name) for row in rows] for name in names}
+    figures = [_reference_figures(raw) for raw in raw_layers]
+    for k, name in enumerate(DERIVED):
+        dtype = "object" if name in ("type", "precision") else "float64"
+        cols[name] = pd.Series([f[k] for f in figures], dtype=dtype)
+    return pd.DataFrame(cols)
+
+
+@pytest.mark.parametrize("rel", sorted(LAYER_INFO))
+def test_the_whole_table_equals_its_definition(rel):
+    import pandas as pd
+
+    # every column, value and dtype of the fast one-pass frame, against the plain definition
+    # read with the stdlib json (not orjson), names-only exports included
+    raw = json.loads((DATA / rel).read_text(encoding="utf-8"))["Layers"]
+    frame = layer_info_frame(load_layer_info(DATA / rel)[0])
+    expected = _reference_table(raw)
+    assert list(frame.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+    for name in ("Inputs", "Outputs", "Kernel"):
+        if name in frame:
+            assert frame[name].tolist() == expected[name].tolist()

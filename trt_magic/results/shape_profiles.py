@@ -26,6 +26,8 @@ def _name(raw) -> str:
 def profiles_of(run: Run) -> list[int]:
     """The optimization profiles the layer info (else the profile) has layers for."""
     names = [_name(r) for r in run.layer_info_raw] or [p.name for p in run.profile_records]
+    if names and "[profile " not in "\n".join(names):  # one engine profile: no search per name
+        return [0]
     return sorted({shape_profile_of(n) for n in names}) or [0]
 
 
