@@ -52,6 +52,7 @@ MODULES = {
 #: the fast tests of those modules (mutmut runs, per mutant, those that reach its function)
 TESTS = [
     "tests/test_results_run.py",
+    "tests/test_results_tables.py",
     "tests/test_results_log.py",
     "tests/test_results_exports.py",
     "tests/test_results_compare.py",

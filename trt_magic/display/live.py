@@ -36,10 +36,14 @@ def _shell():
 
 
 def line_level(line: str) -> str:
-    """'error', 'warning' or '' for a trtexec log line (``[E]``/``[W]`` tags, ``&&&& FAILED``)."""
-    if "] [E] " in line or line.startswith("[E]") or "&&&& FAILED" in line:
+    """'error', 'warning' or '' for a trtexec log line (``[E]``/``[W]`` tags, ``&&&& FAILED``).
+
+    The tag follows the timestamp (``[04/24/2026-02:26:01] [E] ...``), as in every real log and
+    as results/log.py reads it; an untagged continuation line (the ONNX node dump) is ''.
+    """
+    if "] [E] " in line or "&&&& FAILED" in line:
         return "error"
-    if "] [W] " in line or line.startswith("[W]"):
+    if "] [W] " in line:
         return "warning"
     return ""
 
@@ -52,8 +56,14 @@ class Throttle:
     is held while ``flush`` runs: owners take it to change what ``flush`` reads.
     """
 
-    def __init__(self, flush: Callable[[], None], interval: float):
+    def __init__(
+        self,
+        flush: Callable[[], None],
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.interval = interval
+        self._clock = clock  # injectable for tests
         self.lock = threading.RLock()
         self._flush = flush
         self._last = float("-inf")
@@ -62,7 +72,7 @@ class Throttle:
     def poke(self) -> None:
         """Say there is something new to show."""
         with self.lock:
-            wait = self._last + self.interval - time.monotonic()
+            wait = self._last + self.interval - self._clock()
             if wait <= 0:
                 self._run()
             elif self._timer is None:
@@ -84,7 +94,7 @@ class Throttle:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._last = time.monotonic()
+        self._last = self._clock()
         self._flush()
 
 
