@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 from data.registry import DATA
 
-from trt_magic.results.exports import load_layer_info, read_layer_info, read_profile, read_times
+from trt_magic.results.exports import (
+    ProfileRecord,
+    load_layer_info,
+    read_layer_info,
+    read_profile,
+    read_times,
+)
 from trt_magic.results.tables import (
     LAYER_COLUMNS,
     align,
@@ -78,6 +84,7 @@ def test_layer_missing_from_a_reordered_profile_gets_nan(raw):
         layers = load_layer_info(DATA / f"{ALEXNET}.graph.json")[0]
     shuffled = [p for p in reversed(profile) if p.name != RES]
     frame = layers_frame(layers, shuffled)
+    assert [frame[k].dtype for k in TIMES] == [np.float64] * 4
     assert frame["name"].tolist() == [rec.name for rec in _alexnet()[0]]  # engine order, 14 rows
     for p in profile:
         row = _row(frame, p.name)
@@ -168,3 +175,23 @@ def test_time_by_without_times_keeps_engine_order_and_zero_shares():
     names_only = read_layer_info(DATA / "trtexec/layerinfo-8.6.0-names-only.json")
     out = time_by(layers_frame(names_only, []), "type")
     assert out.index.tolist() == ["(none)"] and out["layers"].tolist() == [15]
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["records", "raw-entries"])
+def test_one_profiled_layer_among_many(raw):
+    layers, profile = _alexnet()
+    if raw:
+        layers = load_layer_info(DATA / f"{ALEXNET}.graph.json")[0]
+    frame = layers_frame(layers, [profile[3]])  # only the second Conv was profiled
+    assert len(frame) == 14 and frame["total_ms"].dtype == np.float64
+    assert frame["total_ms"].notna().tolist() == [i == 3 for i in range(14)]
+    assert [_at(frame, 3)[k] for k in TIMES] == [382.785, 0.0262361, 0.026624, 5.00526]
+
+
+def test_profile_without_medians_gives_float_nan_medians():
+    # TensorRT <= 8.2 profiles have no medianMs: the records carry None
+    layers, profile = _alexnet()
+    old = [ProfileRecord(p.name, p.time_ms, p.average_ms, None, p.percent) for p in profile]
+    for frame in (layers_frame(layers, old), layers_frame([], old)):
+        assert frame["median_ms"].dtype == np.float64 and frame["median_ms"].isna().all()
+        assert frame["time_ms"].tolist() == [p.average_ms for p in profile]

@@ -226,6 +226,8 @@ def test_big_log_counts_use_thousands_separators(data_dir):
 def test_refresh_shows_only_changes_and_only_in_notebook_mode(data_dir):
     fake = FakeDisplay()
     live = LiveLog("t", mode="notebook", display_fn=fake, interval=3600)
+    live.refresh()  # no line yet: nothing to show
+    assert fake.shown == [] and live.footer == ""
     live.add(_lines(data_dir)[0])
     live.refresh()  # nothing new since the first view
     assert len(fake.shown) == 1 and fake.updates == 0

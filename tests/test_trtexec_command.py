@@ -134,7 +134,7 @@ def test_pasted_command_with_windows_line_ends_and_path_objects():
     assert split_args(line) == ["--onnx=model/r50.onnx", "--fp16", "--saveEngine=r50.plan"]
     assert split_args([Path("/opt/tensorrt/bin/trtexec"), "--fp16"]) == ["--fp16"]
     assert split_args([]) == [] and split_args("") == []
-    assert split_args(["--onnx=trtexec", "--fp16"]) == ["--onnx=trtexec", "--fp16"]
+    assert split_args(["--saveEngine=out/trtexec", "--fp16"]) == ["--saveEngine=out/trtexec", "--fp16"]
     with pytest.raises(UsageError, match="'trtexec.exe' is not a trtexec flag"):
         split_args(["trtexec.exe", "--fp16"])
     with pytest.raises(UsageError, match="'trtexec' is not a trtexec flag"):
@@ -223,6 +223,7 @@ def test_place_stages_each_file_instead_of_mounting(tmp_path):
     seen = []
 
     def place(ref, raw):
+        assert ref.container == ""  # not placed yet: place() decides it
         seen.append((ref.flag, ref.host, ref.direction, ref.kind, raw))
         return f"/stage/{len(seen)}-{ref.host.name}"
 
@@ -246,15 +247,31 @@ def test_place_stages_each_file_instead_of_mounting(tmp_path):
     assert all(r.temp_host is None for r in plan.refs)  # staging renames nothing
 
 
-def test_plugin_without_a_plugin_list_and_debug_tensors_output(tmp_path):
+def test_plugin_library_is_split_at_the_first_bracket_as_trtexec_does(tmp_path):
+    # trtexec: libraryName = option.substr(0, option.find('[')) (parseSafetyPluginArgument,
+    # NVIDIA/TensorRT samples/common/safeCommon.h)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/lib.so").write_bytes(b"")
     plan = _plan(
-        ["--safetyPlugins=p/lib.so", "--saveDebugTensors=t1:d/t1.bin,t2:d/t2.bin"], tmp_path
+        ["--safetyPlugins=p/lib.so[ns::a,b]", "--safetyPlugins=q/lib[1].so[ns::c]"], tmp_path
     )
+    assert [r.host for r in plan.refs] == [tmp_path / "p/lib.so", tmp_path / "q/lib"]
     assert plan.args == [
-        "--safetyPlugins=/trt_magic/in0/lib.so",
-        "--saveDebugTensors=t1:/trt_magic/out1/t1.bin,t2:/trt_magic/out1/t2.bin",
+        "--safetyPlugins=/trt_magic/in0/lib.so[ns::a,b]",
+        "--safetyPlugins=/trt_magic/in1/lib[1].so[ns::c]",
     ]
-    assert [(m.host, m.read_only) for m in plan.mounts] == [(tmp_path / "p", True), (tmp_path / "d", False)]  # fmt: skip
+    assert [r.host for r in plan.missing_inputs()] == [tmp_path / "q/lib"]
+
+
+def test_debug_tensors_are_outputs_each_mapped(tmp_path):
+    plan = _plan(["--saveDebugTensors=t1:d/t1.bin,t2:e/t2.bin"], tmp_path)
+    assert (
+        plan.args
+        == plan.display_args
+        == ["--saveDebugTensors=t1:/trt_magic/out0/t1.bin,t2:/trt_magic/out1/t2.bin"]
+    )
+    assert [(m.host, m.read_only) for m in plan.mounts] == [(tmp_path / "d", False), (tmp_path / "e", False)]  # fmt: skip
+    assert [r.host for r in plan.outputs] == [tmp_path / "d/t1.bin", tmp_path / "e/t2.bin"]
 
 
 def test_docker_command_device_list_and_quoting(tmp_path):

@@ -149,6 +149,25 @@ class _Mounter:
         return str(self.mounts[key].container / host.name)
 
 
+def _mapped(
+    mounter: _Mounter, name: str, spec: FileFlag, host: Path, temp_engines: bool
+) -> tuple[FileRef, str]:
+    """The ref of one host file seen through the mounts, and the container path to show for it
+    (the final engine name where trtexec gets a temporary one)."""
+    read_only = spec.direction == "input"
+    folder = spec.direction == "dir"
+    if folder:
+        host = host / "_"  # mount the folder itself
+    temp = None
+    if temp_engines and name == "--saveEngine":
+        temp = host.with_name(f".{host.name}.partial-{uuid.uuid4().hex[:8]}")
+    container = mounter.container_path(temp or host, read_only)
+    shown = mounter.container_path(host, read_only)
+    if folder:
+        host, container, shown = host.parent, container[:-2], shown[:-2]
+    return FileRef(name, host, container, spec.direction, spec.kind, temp), shown
+
+
 def plan_paths(
     args: Sequence[str],
     resolve: Callable[[str], Path],
@@ -179,25 +198,11 @@ def plan_paths(
         new_value, shown_value = "", ""
         for prefix, raw, suffix in _value_paths(spec, value):
             host = Path(os.path.abspath(resolve(raw)))
-            if place is not None:
+            if place is not None:  # place() sees the flag and host path; it returns the container's
                 ref = FileRef(name, host, "", spec.direction, spec.kind)
-                ref.container = place(ref, raw)
-                refs.append(ref)
-                new_value += prefix + ref.container + suffix
-                shown_value += prefix + ref.container + suffix
-                continue
-            read_only = spec.direction == "input"
-            if spec.direction == "dir":
-                host = host / "_"  # mount the folder itself
-            ref = FileRef(name, host, "", spec.direction, spec.kind)
-            target = host
-            if temp_engines and name == "--saveEngine":
-                ref.temp_host = host.with_name(f".{host.name}.partial-{uuid.uuid4().hex[:8]}")
-                target = ref.temp_host
-            ref.container = mounter.container_path(target, read_only)
-            shown = mounter.container_path(host, read_only)
-            if spec.direction == "dir":
-                ref.host, ref.container, shown = host.parent, ref.container[:-2], shown[:-2]
+                ref.container = shown = place(ref, raw)
+            else:
+                ref, shown = _mapped(mounter, name, spec, host, temp_engines)
             refs.append(ref)
             new_value += prefix + ref.container + suffix
             shown_value += prefix + shown + suffix

@@ -41,19 +41,18 @@ def _layer_columns(layers: Sequence[LayerRecord]) -> dict[str, list]:
             "inputs": n_in, "output_shape": shapes, "out_dtype": dtypes, "metadata": metas}  # fmt: skip
 
 
-_PROFILE_COLUMNS = ("time_ms", "median_ms", "total_ms", "percent")
-
-
 def _profile_columns(profile: Sequence[ProfileRecord]) -> dict[str, np.ndarray]:
-    nan = float("nan")
     return {
-        "time_ms": np.array([p.average_ms for p in profile], dtype="float64"),
-        "median_ms": np.array(
-            [nan if p.median_ms is None else p.median_ms for p in profile], dtype="float64"
-        ),
-        "total_ms": np.array([p.time_ms for p in profile], dtype="float64"),
-        "percent": np.array([p.percent for p in profile], dtype="float64"),
+        "time_ms": _floats([p.average_ms for p in profile]),
+        "median_ms": _floats([p.median_ms for p in profile]),  # None (TensorRT <= 8.2): NaN
+        "total_ms": _floats([p.time_ms for p in profile]),
+        "percent": _floats([p.percent for p in profile]),
     }
+
+
+def _floats(values: list) -> np.ndarray:
+    """A float64 column; None becomes NaN."""
+    return np.array(values, dtype="float64")
 
 
 def align(left: list[str], right: list[str]) -> tuple[np.ndarray, list[int]] | None:
@@ -85,9 +84,7 @@ def _join(layers, profile) -> pd.DataFrame:
     n = len(cols["name"])
     prof = _profile_columns(profile)
     names = [p.name for p in profile]
-    matched = (
-        align(cols["name"], names) if n else (np.empty(0, dtype="int64"), list(range(len(names))))
-    )
+    matched = align(cols["name"], names)  # no layer info: every profile row is "extra"
     if matched is None:
         cols.update(prof)
     else:
