@@ -213,6 +213,26 @@ def test_first_view_has_no_hidden_lines_note_and_singular_counts(data_dir):
     assert repr(fake.shown[0]) == "trtexec\n" + _lines(data_dir)[2]
 
 
+def test_one_hidden_line_is_singular(data_dir):
+    live = LiveLog("t", max_lines=2, mode="notebook", display_fn=FakeDisplay(), interval=3600)
+    for line in _lines(data_dir)[:3]:
+        live.add(line)
+    assert live.to_text() == "\n".join(["t", "... 1 earlier line not shown", *_lines(data_dir)[1:3]])  # fmt: skip
+    assert "<pre style='max-height:24em;overflow:auto;font-size:85%'><i>... 1 earlier line not shown</i>\n" in live.to_html()  # fmt: skip
+
+
+def test_print_mode_says_once_that_it_stops_before_the_next_error(data_dir):
+    out = io.StringIO()
+    live = LiveLog("t", max_lines=1, mode="print", stream=out)
+    for line in _lines(data_dir)[131:134]:  # two plain lines, then the first [E] line (134)
+        live.add(line)
+    assert out.getvalue().splitlines() == [
+        _lines(data_dir)[131],
+        "... (more lines are not printed; errors still are)",
+        _lines(data_dir)[133],
+    ]
+
+
 def test_big_log_counts_use_thousands_separators(data_dir):
     lines = _lines(data_dir, "trtexec/log-10.16.1-build-fp16-dynamic-skipInference-verbose.log")
     live = LiveLog("t", max_lines=2, mode="notebook", display_fn=FakeDisplay(), interval=3600)

@@ -186,7 +186,7 @@ class LiveLog:
 
     def to_text(self) -> str:
         hidden = self.count - len(self.tail)
-        head = [self.title] + ([f"... {hidden:,} earlier lines not shown"] if hidden > 0 else [])
+        head = [self.title] + ([f"... {_hidden(hidden)}"] if hidden > 0 else [])
         return "\n".join(head + list(self.tail) + ([self.footer] if self.footer else []))
 
     def to_html(self) -> str:
@@ -204,7 +204,7 @@ class LiveLog:
             ]
         )
         head = f"<b>{command_html(self.title)}</b> <small>({counts})</small>"
-        more = f"<i>... {hidden:,} earlier lines not shown</i>\n" if hidden > 0 else ""
+        more = f"<i>... {_hidden(hidden)}</i>\n" if hidden > 0 else ""
         foot = f"<div>{html.escape(self.footer)}</div>" if self.footer else ""
         body = "\n".join(rows)
         return (
@@ -214,6 +214,11 @@ class LiveLog:
 
     def _print(self, line: str) -> None:
         print(line, file=self._stream or sys.stdout, flush=False)
+
+
+def _hidden(n: int) -> str:
+    """``1 earlier line not shown``, ``4,723 earlier lines not shown``."""
+    return f"{plural(n, 'earlier line')} not shown"
 
 
 class _HtmlText:
