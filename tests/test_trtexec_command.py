@@ -134,7 +134,10 @@ def test_pasted_command_with_windows_line_ends_and_path_objects():
     assert split_args(line) == ["--onnx=model/r50.onnx", "--fp16", "--saveEngine=r50.plan"]
     assert split_args([Path("/opt/tensorrt/bin/trtexec"), "--fp16"]) == ["--fp16"]
     assert split_args([]) == [] and split_args("") == []
-    assert split_args(["--saveEngine=out/trtexec", "--fp16"]) == ["--saveEngine=out/trtexec", "--fp16"]
+    assert split_args(["--saveEngine=out/trtexec", "--fp16"]) == [
+        "--saveEngine=out/trtexec",
+        "--fp16",
+    ]
     with pytest.raises(UsageError, match="'trtexec.exe' is not a trtexec flag"):
         split_args(["trtexec.exe", "--fp16"])
     with pytest.raises(UsageError, match="'trtexec' is not a trtexec flag"):

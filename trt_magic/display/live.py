@@ -213,7 +213,7 @@ class LiveLog:
         )
 
     def _print(self, line: str) -> None:
-        print(line, file=self._stream or sys.stdout, flush=False)
+        print(line, file=self._stream or sys.stdout)
 
 
 def _hidden(n: int) -> str:
