@@ -131,6 +131,16 @@ def test_submodule_inputs_are_captured(tmp_path):
     assert any("forward hook" in n for n in r.notes)
 
 
+def test_submodule_keeps_the_whole_models_input_shapes():
+    # the outer names pair with the outer tensors one to one (-i names, or forward's names)
+    by_spec = _torch.prepare(
+        Composite(), [_torch.InputSpec("img", (1, 3, 16, 16))], None, "backbone"
+    )
+    assert by_spec.outer == {"img": (1, 3, 16, 16)} and by_spec.input_names == ["input"]
+    sample = _torch.prepare(Composite(), [], torch.zeros(2, 3, 8, 8), "backbone")
+    assert sample.outer == {"x": (2, 3, 8, 8)} and sample.tensors["input"].shape == (2, 4, 4, 4)
+
+
 def test_user_model_is_unchanged(tmp_path):
     model = ConvNet().train()
     model.conv.weight.requires_grad_(False)

@@ -3,6 +3,8 @@ histogram, the renames, the parity rule and its rows, the graph read without its
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import onnx
 import pytest
@@ -257,3 +259,289 @@ def test_rename_outputs_keeps_other_value_info():
     assert checks.rename_outputs(model, ["out"]) is True
     assert [v.name for v in model.graph.value_info] == ["h"]
     assert list(model.graph.node[1].output) == ["out"]
+
+
+# ---- Dropout in training mode --------------------------------------------------------------
+
+
+def _dropout_model(flag_as: str, flag: bool = True, inputs=None):
+    """A graph with one Dropout whose training_mode comes as torch 2.13 writes it: a Constant
+    node (TorchScript: ``/Constant_1_output_0``) or an initializer (dynamo: ``val_1``)."""
+    ratio = helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.3])
+    mode = helper.make_tensor("mode", TensorProto.BOOL, [], [flag])
+    nodes, inits = [], [ratio]
+    if flag_as == "constant":
+        nodes.append(helper.make_node("Constant", [], ["mode"], value=mode))
+    elif flag_as == "initializer":
+        inits.append(mode)
+    nodes.append(helper.make_node("Dropout", inputs or ["x", "ratio", "mode"], ["y"]))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])
+    graph = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_training_dropouts_reads_the_flag_from_a_constant_or_a_weight():
+    assert checks.training_dropouts(_dropout_model("constant")) == 1
+    assert checks.training_dropouts(_dropout_model("initializer")) == 1
+    assert checks.training_dropouts(_dropout_model("constant", flag=False)) == 0
+    assert checks.training_dropouts(_dropout_model("initializer", flag=False)) == 0
+    assert checks.training_dropouts(_dropout_model("none")) == 0  # flag unknown: not counted
+    assert checks.training_dropouts(_dropout_model("constant", inputs=["x", "ratio"])) == 0
+    assert checks.training_dropouts(_dropout_model("constant", inputs=["x", "ratio", ""])) == 0
+    assert checks.training_dropouts(_dropout_model("initializer", inputs=["x"])) == 0
+
+
+def test_training_dropouts_counts_each_node_and_sub_graphs():
+    model = _dropout_model("constant")
+    graph = model.graph
+    graph.node.append(helper.make_node("Dropout", ["y", "ratio", "mode"], ["y2"]))
+    off = helper.make_tensor("off", TensorProto.BOOL, [], [False])
+    graph.initializer.append(off)
+    graph.node.append(helper.make_node("Dropout", ["y2", "ratio", "off"], ["y3"]))
+    graph.node.append(helper.make_node("Relu", ["y3"], ["y4"]))
+    assert checks.training_dropouts(model) == 2
+    body = helper.make_graph(
+        [helper.make_node("Dropout", ["y", "ratio", "mode"], ["z"])], "b", [], []
+    )
+    graph.node.append(helper.make_node("If", ["c"], ["k"], then_branch=body, else_branch=body))
+    assert checks.training_dropouts(model) == 4
+
+
+def test_training_dropouts_skips_constants_it_cannot_read():
+    model = _dropout_model("none")
+    # a Constant given as value_int, not as a tensor: not a flag trt_magic reads
+    model.graph.node.insert(0, helper.make_node("Constant", [], ["mode"], value_int=1))
+    assert checks.training_dropouts(model) == 0
+    model = _dropout_model("initializer")
+    del model.graph.initializer[1].int32_data[:]  # the weight-less graph of load_graph_only
+    assert checks.training_dropouts(model) == 0
+    first = _dropout_model("constant")
+    unknown = helper.make_node("Dropout", ["x", "ratio", "no_such_flag"], ["x2"])
+    first.graph.node.insert(0, unknown)
+    assert checks.training_dropouts(first) == 1  # the readable flag after it still counts
+
+
+def test_training_dropouts_of_a_real_torchscript_export(tmp_path):
+    import torch
+
+    functional = torch.nn.functional
+
+    class Noisy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = torch.nn.Dropout(0.5)  # eval mode: no node at all
+
+        def forward(self, x):
+            return functional.dropout(self.drop(x), 0.3, training=True)
+
+    path = tmp_path / "noisy.onnx"
+    torch.onnx.export(Noisy().eval(), (torch.ones(2, 4),), str(path), dynamo=False)
+    model = onnx.load(str(path))
+    assert [n.op_type for n in model.graph.node].count("Dropout") == 1
+    assert checks.training_dropouts(model) == 1
+    assert checks.training_dropouts(checks.load_graph_only(path)) == 1  # a Constant node: kept
+
+
+# ---- parity rows and the ONNX Runtime refusals ---------------------------------------------
+
+
+def test_parity_row_text_rounds_to_three_digits():
+    assert str(Parity("sample (batch=1)", "y", 0.000123456, 12345.6, False)) == (
+        "sample (batch=1) / y: max abs 0.000123, max rel 1.23e+04 FAIL"
+    )
+    assert str(Parity("s", "y", None, None, False, "onnxruntime failed: x")) == (
+        "s / y: FAIL (onnxruntime failed: x)"
+    )
+
+
+def test_parity_reports_a_different_output_count(tmp_path):
+    path = tmp_path / "m.onnx"
+    onnx.save(_graph(), path)
+    x = np.ones((1, 4), dtype=np.float32)
+    expected = {"y": x, "extra": x}
+    rows = checks.parity(path, {"sample": ({"x": x}, expected)}, rtol=0, atol=10)
+    assert rows == [
+        Parity("sample", "outputs", None, None, False, "ONNX gives 1 outputs, PyTorch 2 (y, extra)")
+    ]
+    # a later sample still runs after one that failed
+    samples = {"first": ({"x": x}, expected), "second": ({"x": x}, {"y": x + 1})}
+    rows = checks.parity(path, samples, rtol=0, atol=10)
+    assert [(r.sample, r.output, r.ok) for r in rows] == [
+        ("first", "outputs", False),
+        ("second", "y", True),
+    ]
+
+
+def test_parity_names_the_onnxruntime_failure(tmp_path):
+    path = tmp_path / "m.onnx"
+    onnx.save(_graph(), path)
+    wrong = np.ones((1, 5), dtype=np.float32)
+    x = np.ones((1, 4), dtype=np.float32)
+    want = np.array([[2.5, 3.5, 4.5, 5.5]], dtype=np.float32)  # x + w + 0.5
+    samples = {
+        "sample": ({"x": x}, {"y": want}),
+        "wrong": ({"x": wrong}, {"y": x}),
+        "second": ({"x": x}, {"y": want}),
+    }
+    rows = checks.parity(path, samples, rtol=0, atol=0.5)
+    assert len(rows) == 3 and rows[0] == replace(rows[2], sample="sample")
+    first = rows[1]
+    assert (first.sample, first.output, first.max_abs, first.max_rel, first.ok) == (
+        "wrong", "y", None, None, False
+    )  # fmt: skip
+    # onnxruntime 1.32's text (its first line of several)
+    assert first.note == (
+        "onnxruntime failed: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions "
+        "for input: x for the following indices"
+    )
+    assert rows[2] == Parity("second", "y", 0.5, 0.2, True)
+    long_name = "x" * 300  # the text names the input: cut at 240 characters
+    ident = helper.make_node("Identity", [long_name], ["y"])
+    graph = helper.make_graph(
+        [ident], "g", [helper.make_tensor_value_info(long_name, TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )  # fmt: skip
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    (row,) = checks.parity(path, {"s": ({long_name: wrong}, {"y": x})}, rtol=0, atol=0)
+    assert row.note == (
+        "onnxruntime failed: [ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions "
+        "for input: " + "x" * 162
+    )
+
+
+def test_unloadable_hints_by_the_refusal_text():
+    dynamo_hint = (
+        "the dynamo exporter writes opset 18+ and its conversion down to a lower opset left an "
+        "operator from a newer opset; use --exporter torchscript for this opset, or --opset 18 "
+        "with a TensorRT image that reads it"
+    )
+    plain_hint = (
+        "export with --exporter torchscript, or check the operator named above at this opset"
+    )
+    for text in (
+        "[ONNXRuntimeError] : 10 : INVALID_GRAPH : Unrecognized attribute: noop_with_empty_axes",
+        "[ONNXRuntimeError] : 1 : FAIL : Load model failed: OPSET 99 not supported",
+        "Invalid Model: bad",
+        "Node (Split) has NUM_OUTPUTS set",
+    ):
+        error = checks._unloadable(RuntimeError(text + "\nsecond line"))
+        assert (error.message, error.hint) == (
+            f"onnxruntime cannot load the exported graph: {text}",
+            dynamo_hint,
+        ), text
+        assert error.detail == text + "\nsecond line"
+        assert (error.other_exporter, error.wrong_file) == (True, False)
+    error = checks._unloadable(RuntimeError("  " + "y" * 700 + "  "))
+    assert error.message == "onnxruntime cannot load the exported graph: " + "y" * 600
+    assert error.hint == plain_hint and error.detail == "y" * 700
+    assert checks._unloadable(ValueError("")).message.endswith(": ValueError")
+
+
+def test_parity_refusal_keeps_onnxruntime_text(tmp_path):
+    path = tmp_path / "bad.onnx"
+    node = helper.make_node("ReduceMean", ["x"], ["y"], noop_with_empty_axes=1)
+    onnx.save(_graph(nodes=[node], opset=17), path)
+    with pytest.raises(ExportError) as info:
+        checks.parity(path, {}, rtol=0, atol=0)
+    assert "noop_with_empty_axes" in info.value.message
+    assert info.value.hint.startswith("the dynamo exporter writes opset 18+")
+    assert isinstance(info.value.__cause__, Exception)
+
+
+def test_load_checked_reports_a_failed_shape_inference(tmp_path, monkeypatch):
+    path = tmp_path / "m.onnx"
+    onnx.save(_graph(), path)
+
+    def refuse(model):
+        raise RuntimeError("[ShapeInferenceError] " + "z" * 300 + "\nmore")
+
+    monkeypatch.setattr(onnx.shape_inference, "infer_shapes", refuse)
+    model, warnings = checks.load_checked(path, check=True)
+    assert warnings == ["ONNX shape inference failed: [ShapeInferenceError] " + "z" * 178]
+    assert [o.name for o in model.graph.output] == ["y"]  # the graph as loaded
+    given = _graph(opset=18)
+    model, warnings = checks.load_checked(path, check=False, model=given)
+    assert model is given and warnings == []
+
+
+def test_save_graph_and_load_graph_round_trip(tmp_path):
+    path = tmp_path / "m.onnx"
+    model = _graph(opset=18)
+    checks.save_graph(model, path)
+    loaded = checks.load_graph(path)
+    assert loaded == model and checks.opset_of(loaded) == 18
+
+
+def test_parity_runs_on_the_cpu_with_onnxruntime_quiet(tmp_path, monkeypatch):
+    import onnxruntime as ort
+
+    path = tmp_path / "m.onnx"
+    onnx.save(_graph(), path)
+    made = []
+    real = ort.InferenceSession
+
+    def spy(model_path, options=None, providers=None, **kw):
+        made.append((model_path, options.log_severity_level, providers, kw))
+        return real(model_path, options, providers=providers, **kw)
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    x = np.ones((1, 4), dtype=np.float32)
+    checks.parity(path, {"s": ({"x": x}, {"y": x})}, rtol=0, atol=10)
+    # CPU whatever GPU onnxruntime has (the reference ran on the CPU); fatal messages only:
+    # a failing run is reported in its row, not as onnxruntime's log lines in the notebook
+    assert made == [(str(path), 4, ["CPUExecutionProvider"], {})]
+
+
+def test_opset_of_accepts_the_ai_onnx_spelling():
+    model = onnx.ModelProto()
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    model.opset_import.append(helper.make_opsetid("ai.onnx", 13))
+    assert checks.opset_of(model) == 13
+
+
+def test_load_graph_leaves_external_weights_on_disk(tmp_path):
+    path = tmp_path / "ext.onnx"
+    model = _graph()
+    model.graph.initializer[0].CopyFrom(
+        onnx.numpy_helper.from_array(np.arange(1024, dtype=np.float32), "w")
+    )
+    onnx.save(model, str(path), save_as_external_data=True, size_threshold=0, location="w.bin")
+    (tmp_path / "w.bin").unlink()  # only the references are read
+    (init,) = checks.load_graph(path).graph.initializer
+    assert init.data_location == TensorProto.EXTERNAL and not init.raw_data
+    assert {e.key: e.value for e in init.external_data}["location"] == "w.bin"
+
+
+def test_graph_only_is_the_graph_with_the_weight_bytes_removed(tmp_path):
+    path = tmp_path / "m.onnx"
+    model = _graph(opset=18)
+    model.producer_name = "pytorch"
+    model.graph.initializer.append(
+        helper.make_tensor("v", TensorProto.INT64, [2, 3], list(range(6)))
+    )
+    onnx.save(model, path)
+    expected = onnx.ModelProto()
+    expected.CopyFrom(model)
+    for init in expected.graph.initializer:  # what stays of a weight: name, dims, data type
+        init.CopyFrom(TensorProto(name=init.name, dims=init.dims, data_type=init.data_type))
+    light = checks.load_graph_only(path)
+    assert light.SerializeToString() == expected.SerializeToString()
+    # a graph field this onnx does not know (a varint, field 100) is kept as it is
+    unknown = bytes([0xA0, 0x06, 0x2A])
+    graph = model.graph.SerializeToString() + unknown
+    model.ClearField("graph")
+    path.write_bytes(model.SerializeToString() + checks._message(7, graph))
+    light = checks.load_graph_only(path)
+    assert light.graph.SerializeToString().endswith(unknown)
+    assert [n.op_type for n in light.graph.node] == ["Add"]
+
+
+def test_wire_reading_edges():
+    # a 32-bit field followed by another field: 4 bytes skipped, not 5
+    assert list(checks._fields(bytes([0x1D, 1, 2, 3, 4, 0x08, 0x05]))) == [
+        (3, bytes([0x1D, 1, 2, 3, 4]), None),
+        (1, bytes([0x08, 0x05]), None),
+    ]
+    assert checks._message(2, b"x" * 128)[:3] == bytes([0x12, 0x80, 0x01])  # 128: two bytes
+    assert checks._message(2, b"x" * 127)[:2] == bytes([0x12, 0x7F])

@@ -53,10 +53,10 @@ def prepare(model, inputs: list[InputSpec], sample, submodule: str | None) -> Pr
     args, kwargs = _sample_from(inputs, sample, work)
     notes, outer = [], {}
     if submodule:
+        # one name per tensor either way: -i makes one tensor per spec, _names one per tensor
         outer_names = [s.name for s in inputs] if inputs else _names(work, args, kwargs)
-        outer = {
-            n: tuple(t.shape) for n, t in zip(outer_names, [*args, *kwargs.values()], strict=False)
-        }
+        tensors = [*args, *kwargs.values()]
+        outer = {n: tuple(t.shape) for n, t in zip(outer_names, tensors, strict=True)}
         work, args, kwargs = _capture_submodule(work, submodule, args, kwargs)
         shapes = ", ".join(str(tuple(t.shape)) for t in [*args, *kwargs.values()])
         notes.append(f"captured the inputs of {submodule!r} with a forward hook: {shapes}")

@@ -81,7 +81,7 @@ def bad_sample(value) -> UsageError:
 
 def no_submodule(model, path: str) -> UsageError:
     names = [n for n, _ in model.named_modules() if n]
-    close = difflib.get_close_matches(path, names, n=3)
+    close = difflib.get_close_matches(path, names)  # the three closest
     hint = (
         f"did you mean {', '.join(close)}?" if close else "its submodules: " + ", ".join(names[:12])
     )
@@ -319,7 +319,7 @@ def _user_line(text: str) -> str:
     if not hits:
         return ""
     m = hits[-1]
-    return f"{m.group('file').rsplit('/', 1)[-1]}:{m.group('line')} `{m.group('code').strip()}`"
+    return f"{m.group('file').rpartition('/')[2]}:{m.group('line')} `{m.group('code').strip()}`"
 
 
 RULES: list[Callable[[str, dict], ExportError | None]] = [
