@@ -320,6 +320,16 @@ def test_training_dropouts_skips_constants_it_cannot_read():
     unknown = helper.make_node("Dropout", ["x", "ratio", "no_such_flag"], ["x2"])
     first.graph.node.insert(0, unknown)
     assert checks.training_dropouts(first) == 1  # the readable flag after it still counts
+    # a flag computed in the graph is not read (neither exporter writes one): only a Constant
+    # node or a weight proves training mode
+    computed = _dropout_model("none")
+    shape = helper.make_tensor("empty", TensorProto.INT64, [0], [])
+    computed.graph.initializer.append(shape)
+    flag = helper.make_tensor("true", TensorProto.BOOL, [1], [True])
+    computed.graph.node.insert(
+        0, helper.make_node("ConstantOfShape", ["empty"], ["mode"], value=flag)
+    )
+    assert checks.training_dropouts(computed) == 0
 
 
 def test_training_dropouts_of_a_real_torchscript_export(tmp_path):

@@ -352,6 +352,7 @@ def test_short_place_keeps_the_package_folder_for_libraries():
         ("/m.py:3 `n = len(x.nonzero())`", False),
         ("/m.py:3 `if torch.any(x) and x.ndim:`", False),
         ("/m.py:3 `if torch.all(x) and x.ndim:`", False),
+        ("/m.py:3 `if x.sum() > 0:  # not `x.shape`!`", False),  # the whole line is read
         ("/m.py:3 `if flag:`", False),  # no size word: a value until shown otherwise
         ("/m.py:3 `self.dimension`", False),  # dim as a word part does not count
         ("/m.py:3", False),  # no code: cannot tell
