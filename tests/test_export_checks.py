@@ -353,6 +353,16 @@ def test_training_dropouts_of_a_real_torchscript_export(tmp_path):
     assert checks.training_dropouts(checks.load_graph_only(path)) == 1  # a Constant node: kept
 
 
+def test_training_dropouts_of_the_graph_read_without_weights(tmp_path):
+    # what the export checks read with --no-check: dynamo's flag is a scalar weight, which
+    # load_graph_only keeps (it once dropped it, and the Dropout warning with it)
+    path = tmp_path / "dynamo.onnx"
+    onnx.save(_dropout_model("initializer"), path)
+    assert checks.training_dropouts(checks.load_graph_only(path)) == 1
+    onnx.save(_dropout_model("initializer", flag=False), path)
+    assert checks.training_dropouts(checks.load_graph_only(path)) == 0
+
+
 # ---- parity rows and the ONNX Runtime refusals ---------------------------------------------
 
 
@@ -530,11 +540,14 @@ def test_graph_only_is_the_graph_with_the_weight_bytes_removed(tmp_path):
     model.graph.initializer.append(
         helper.make_tensor("v", TensorProto.INT64, [2, 3], list(range(6)))
     )
+    model.graph.initializer.append(helper.make_tensor("flag", TensorProto.BOOL, [], [True]))
+    model.graph.initializer.append(helper.make_tensor("ratio", TensorProto.FLOAT, [], [0.25]))
     onnx.save(model, path)
     expected = onnx.ModelProto()
     expected.CopyFrom(model)
-    for init in expected.graph.initializer:  # what stays of a weight: name, dims, data type
+    for init in expected.graph.initializer[:2]:  # what stays of a weight: name, dims, data type
         init.CopyFrom(TensorProto(name=init.name, dims=init.dims, data_type=init.data_type))
+    # the scalars keep their value (a few bytes each)
     light = checks.load_graph_only(path)
     assert light.SerializeToString() == expected.SerializeToString()
     # a graph field this onnx does not know (a varint, field 100) is kept as it is

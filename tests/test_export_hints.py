@@ -535,6 +535,16 @@ NO_RANGE_HINT = (
         ("TypeError: f() takes 2 positional arguments but 1 was given", CTX,
          "the inputs do not match forward's signature: takes 2 positional arguments but 1 was given",
          ARGS_HINT),
+        # a forward with a default (forward(self, x, mask=None)) or a keyword-only argument
+        ("TypeError: A.forward() takes from 2 to 3 positional arguments but 4 were given", CTX,
+         "the inputs do not match forward's signature: takes from 2 to 3 positional arguments "
+         "but 4 were given", ARGS_HINT),
+        ("TypeError: f() missing 1 required keyword-only argument: 'k'", CTX,
+         "the inputs do not match forward's signature: missing 1 required keyword-only argument: "
+         "'k'", ARGS_HINT),
+        ("TypeError: f() got multiple values for argument 'x'", CTX,
+         "the inputs do not match forward's signature: multiple values for argument 'x'",
+         ARGS_HINT),
         # inspect.Signature.bind's texts
         ("TypeError: too many positional arguments", CTX,
          "the inputs do not match forward's signature: too many positional arguments", ARGS_HINT),

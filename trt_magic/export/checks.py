@@ -136,7 +136,7 @@ def training_dropouts(model) -> int:
     for node in _all_nodes(model.graph):
         if node.op_type != "Dropout" or len(node.input) < 3 or not node.input[2]:
             continue
-        try:  # a weight-less graph (load_graph_only) cannot tell: not counted
+        try:  # a flag that cannot be read is not counted
             count += bool(onnx.numpy_helper.to_array(consts[node.input[2]]).any())
         except Exception:  # noqa: BLE001, S112
             continue
@@ -275,11 +275,14 @@ def _all_nodes(graph):
 # onnx.load parses every initializer's bytes (45 MB for a ResNet-18) although the interface, the
 # operator histogram and the pre-flight need none of them. These helpers walk the protobuf wire
 # format (https://protobuf.dev/programming-guides/encoding/) of a memory-mapped file and keep
-# every field except the initializers' payloads: their name, dims and data type stay.
+# every field except the initializers' payloads: their name, dims and data type stay. A scalar (no
+# dims) keeps its value: a few bytes, and Dropout's training_mode flag is one (dynamo writes it as
+# a weight; training_dropouts reads it).
 
 _GRAPH = 7  # ModelProto.graph
 _INITIALIZER, _SPARSE_INITIALIZER = 5, 15  # GraphProto fields
-_TENSOR_KEEP = (1, 2, 8)  # TensorProto.dims, data_type, name
+_DIMS = 1  # TensorProto.dims
+_TENSOR_KEEP = (_DIMS, 2, 8)  # TensorProto.dims, data_type, name
 
 
 def _varint(buf, pos: int) -> tuple[int, int]:
@@ -327,8 +330,11 @@ def _message(field: int, body: bytes) -> bytes:
 
 
 def _strip_tensor(body) -> bytes:
+    fields = list(_fields(body))
+    if all(number != _DIMS for number, _, _ in fields):  # a scalar: kept whole
+        return bytes(body)
     kept = []
-    for number, head, payload in _fields(body):
+    for number, head, payload in fields:
         if number in _TENSOR_KEEP:
             kept.append(bytes(head) + (bytes(payload) if payload is not None else b""))
     return b"".join(kept)

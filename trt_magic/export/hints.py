@@ -296,9 +296,10 @@ def _data_dependent_rule(text: str, ctx: dict) -> ExportError | None:
 
 def _arguments_rule(text: str, ctx: dict) -> ExportError | None:
     m = re.search(
-        r"(takes \d+ positional arguments? but \d+ (?:were|was) given|missing \d+ required "
-        r"positional argument.*|too many positional arguments|got an unexpected keyword argument.*"
-        r"|missing a required argument.*)",
+        r"(takes (?:from \d+ to )?\d+ positional arguments? but \d+ (?:were|was) given"
+        r"|missing \d+ required (?:positional|keyword-only) argument.*|too many positional arguments"
+        r"|got an unexpected keyword argument.*|missing a required argument.*"
+        r"|multiple values for argument.*)",
         text,
     )
     if not m:
