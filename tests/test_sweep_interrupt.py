@@ -82,6 +82,7 @@ def test_a_process_that_exits_right_after_ctrl_c_leaves_nothing(
         result = sweep(onnx, precisions=["fp32", "fp16"], images=[{trtexec_image!r}], gpus=[0, 1],
                        container_gpus="none", cache=False, display=False, outdir={str(tmp_path / "sweep")!r})
         print("statuses", [r.status for r in result.rows], flush=True)
+        print("errors", [r.error for r in result.rows], flush=True)
     """)  # fmt: skip
     env = {
         **os.environ,
@@ -93,7 +94,11 @@ def test_a_process_that_exits_right_after_ctrl_c_leaves_nothing(
     try:
         deadline = time.monotonic() + 90
         while len([c for c in _owned(docker_client, child.pid) if c.status == "running"]) < 2:
-            assert time.monotonic() < deadline and child.poll() is None, "the builds never ran"
+            if child.poll() is not None:  # say what the sweep printed: its rows and their errors
+                raise AssertionError(
+                    f"the sweep ended before its builds ran: {child.stdout.read()}"
+                )
+            assert time.monotonic() < deadline, "the builds never ran"
             time.sleep(0.1)
         child.send_signal(signal.SIGINT)
         out, _ = child.communicate(timeout=60)  # the script ends as soon as sweep() returns
