@@ -54,6 +54,8 @@ TESTS = [
     "tests/test_results_run.py",
     "tests/test_results_tables.py",
     "tests/test_results_log.py",
+    "tests/test_results_log_files.py",
+    "tests/test_results_versions.py",
     "tests/test_results_exports.py",
     "tests/test_results_compare.py",
     "tests/test_results_layer_match.py",

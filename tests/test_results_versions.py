@@ -14,14 +14,18 @@ from trt_magic.results.log import parse_log, spell_version
         ("8003", "8.0.3"),  # MAJOR*1000 + MINOR*100 + PATCH before 10 (release/8.6 headers)
         ("8001", "8.0.1"),
         ("v8601", "8.6.1"),  # as in the banner "[TensorRT v8601]"
+        ("V8601", "8.6.1"),
         ("8205", "8.2.5"),
         ("7201", "7.2.1"),
         ("101601", "10.16.1"),  # MAJOR*10000 + MINOR*100 + PATCH from 10 on
         ("100100", "10.1.0"),
+        ("100000", "10.0.0"),
         ("100001", "10.0.1"),
         ("110100", "11.1.0"),
         (8502, "8.5.2"),
         ("8.6.1", "8.6.1"),  # already dotted: kept
+        ("12345", "12345"),  # no TensorRT version has five digits: kept
+        ("999", "999"),
         ("8.6.1.6", "8.6.1.6"),
         (" 10.16.1 ", "10.16.1"),
         ("", None),

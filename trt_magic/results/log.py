@@ -25,7 +25,8 @@ from typing import Any
 
 from .exports import ProfileRecord
 
-# "[07/07/2026-02:10:45] [I] [TRT] message"; the Python API writes "[date] [TRT] [E] message"
+# "[07/07/2026-02:10:45] [I] [TRT] message"; the Python API writes "[date] [TRT] [E] message".
+# Severities (samples/common/logging.h severityPrefix): [F] kINTERNAL_ERROR, [E] kERROR, [W], [I], [V]
 _LINE = re.compile(
     r"^\[(\d\d/\d\d/\d{4}-\d\d:\d\d:\d\d)\] (?:\[TRT\] )?\[([IWEVF])\](?: (?:\[TRT\] )?(.*))?$"
 )
@@ -33,6 +34,9 @@ _BANNER = re.compile(
     r"&&&& (RUNNING|PASSED|FAILED) TensorRT\.trtexec(?: \[TensorRT v(\d+)\])?(?: \[(b\d+)\])? # (.*)$"
 )
 _SECTION = re.compile(r"^=== (.+?) ===$")
+# "=== Profile (18362 iterations ) ===" (--dumpProfile, log-10.16.1-dumpProfile-exportProfile.log)
+_PROFILE_HEADER = re.compile(r"Profile \((\d+) iterations \)")
+_PROFILE = "Profile"  # the section name kept while reading the --dumpProfile table
 # a printed float; C++ streams print impossible ones as inf, -inf, nan, -nan: parsed, then refused
 # by _Parser.finish (figures.measured), never silently skipped
 _NUMBER = r"([-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|inf(?:inity)?|nan))"
@@ -60,7 +64,7 @@ _LEGACY_BLOCKS = {
     "GPU Compute": "GPU Compute Time",
 }
 # sections whose lines are not key: value settings
-_NOT_SETTINGS = ("Trace details", "Explanations of the performance metrics", "Profile")
+_NOT_SETTINGS = ("Trace details", "Explanations of the performance metrics")
 
 
 @dataclass
@@ -130,28 +134,21 @@ def spell_version(text: str | int | None) -> str | None:
     if not digits.isdigit():
         return raw or None
     number = int(digits)
-    if number >= 100000:  # 10.x and later: six digits or more
+    if len(digits) >= 6:  # 10.x and later
         return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-    if number >= 1000:  # 5.x-9.x: four digits
+    if len(digits) == 4:  # 5.x-9.x
         return f"{number // 1000}.{number // 100 % 10}.{number % 100}"
     return raw
-
-
-def _decode_banner_version(digits: str | None) -> str | None:
-    """``8205`` -> 8.2.5, ``101601`` -> 10.16.1 (banners of log-8.2.5... and log-10.16.1...)."""
-    return spell_version(digits) if digits else None
 
 
 def _stat_name(raw: str) -> str:
     """``percentile(99%)`` -> ``p99``, ``percentile(99.9%)`` -> ``p99.9``; ``min`` stays ``min``."""
     m = re.match(r"percentile\((\d+(?:\.\d+)?)%\)", raw)
-    if m is None:
-        return raw
-    number = m.group(1)
-    return "p" + (number.rstrip("0").rstrip(".") if "." in number else number)
+    # trtexec prints the percentile with 6 significant digits at most, as :g does
+    return raw if m is None else f"p{float(m.group(1)):g}"
 
 
-def _perf_value(key: str, value: str) -> Any:
+def _perf_value(value: str) -> Any:
     """Turn one ``Performance summary`` value into a float or a dict of statistics in ms."""
     stats = _STAT.findall(value)
     if stats:
@@ -163,12 +160,12 @@ def _perf_value(key: str, value: str) -> Any:
 class _Parser:
     """One pass over the lines; ``feed`` each line, then read ``log``."""
 
+    section: str | None = None  # the "=== name ===" section being read (_PROFILE: the table)
+    legacy_block: str | None = None  # the 7.x statistics block being read
+    continue_error = False  # the last error line ends with ":": an untagged line continues it
+
     def __init__(self) -> None:
         self.log = ParsedLog()
-        self.section: str | None = None
-        self.legacy_block: str | None = None
-        self.in_profile = False
-        self.continue_error = False
 
     def feed(self, line: str) -> None:
         m = _LINE.match(line)
@@ -176,10 +173,10 @@ class _Parser:
             self._untagged(line)
             return
         severity, message = m.group(2), (m.group(3) or "").rstrip()
-        self.continue_error = False
-        if severity == "E":
+        error = severity in ("E", "F")
+        self.continue_error = error and message.endswith(":")
+        if error:
             self._add_error(message)
-            self.continue_error = message.endswith(":")
         elif severity == "W":
             self.log.warnings.append(message)
         elif severity == "I":
@@ -202,17 +199,18 @@ class _Parser:
         elif _UNTAGGED_ERROR.search(text):
             self._add_error(text)
         elif text:
-            self.log.unknown.append(line.rstrip("\n"))
+            self.log.unknown.append(line)
 
     def _banner(self, state: str, digits: str | None, build: str | None, command: str) -> None:
         if state != "RUNNING":
             self.log.status = state.lower()
         if not self.log.command_line:
             self.log.command_line = command.strip()
-            argv = command.split()
-            self.log.command = argv[1:] if argv and argv[0].endswith("trtexec") else argv
-        if digits and not self.log.tensorrt_version:
-            self.log.tensorrt_version = _decode_banner_version(digits)
+            # the banner prints argv joined by spaces: argv[0] is the program ("trtexec",
+            # "/usr/src/tensorrt/bin/trtexec", "trtexec.exe"), never an option
+            self.log.command = command.split()[1:]
+        # the "TensorRT version:" line, read later, wins: the banner is for logs without one
+        self.log.tensorrt_version = self.log.tensorrt_version or spell_version(digits)
         self.log.trtexec_build = self.log.trtexec_build or build
 
     def _info(self, message: str) -> None:
@@ -225,9 +223,10 @@ class _Parser:
             self._enter_section(header.group(1))
             return
         if not message:
-            self.section, self.legacy_block, self.in_profile = None, None, False
+            self.section, self.legacy_block = None, None
             return
-        if self.in_profile and self._profile_row(message):
+        if self.section == _PROFILE:
+            self._profile_row(message)
             return
         if self.section is not None and self.section not in _NOT_SETTINGS:
             key, sep, value = message.partition(":")
@@ -237,20 +236,19 @@ class _Parser:
         self._facts(message)
 
     def _enter_section(self, name: str) -> None:
-        self.legacy_block = None
-        self.in_profile = name.startswith("Profile")
-        if self.in_profile:
-            it = re.search(r"(\d+) iterations", name)
-            self.log.profile_iterations = int(it.group(1)) if it else None
-            self.section = "Profile"
+        profile = _PROFILE_HEADER.fullmatch(name)
+        if profile:
+            self.log.profile_iterations = int(profile.group(1))
+            self.section = _PROFILE
             return
         self.section = name
         self.log.sections.setdefault(name, {})
 
-    def _profile_row(self, message: str) -> bool:
+    def _profile_row(self, message: str) -> None:
+        """One row of the --dumpProfile table; the header row (``Time(ms) ...``) matches none."""
         m = _PROFILE_ROW.match(message)
         if not m:
-            return message.lstrip().startswith("Time(ms)")  # the header row
+            return
         total, avg, median, pct, name = m.groups()
         if name.strip() != "Total":
             self.log.profile.append(
@@ -262,13 +260,12 @@ class _Parser:
                     float(pct),
                 )  # fmt: skip
             )
-        return True
 
     def _facts(self, message: str) -> None:
         """Single-line facts outside the sections."""
         log = self.log
-        if message.startswith("TensorRT version:"):
-            log.tensorrt_version = spell_version(message.split(":", 1)[1])
+        if m := re.match(r"TensorRT version: (.*)", message):
+            log.tensorrt_version = spell_version(m.group(1))
         elif m := re.match(rf"Engine built in {_NUMBER} sec", message):
             log.build_time_s = float(m.group(1))
         elif m := re.match(rf"Created engine with size: {_NUMBER} MiB", message):
@@ -298,10 +295,10 @@ class _Parser:
         m = _LEGACY_STAT.match(message)
         if m:
             stat, value, pct = m.groups()
-            name = f"p{pct}" if stat == "percentile" and pct else stat
+            name = f"p{pct}" if pct else stat  # "percentile: 2.19336 ms at 99%"
             perf.setdefault(self.legacy_block, {})[name] = float(value)
-            e2e = _LEGACY_E2E.search(message)
-            if e2e and self.legacy_block == "Latency":
+            e2e = _LEGACY_E2E.search(message)  # in the Host Latency block only
+            if e2e:
                 perf.setdefault("End-to-End Host Latency", {})[name] = float(e2e.group(1))
         elif m := re.match(rf"throughput: {_NUMBER} qps", message):
             perf["Throughput"] = float(m.group(1))
@@ -313,14 +310,14 @@ class _Parser:
     def finish(self) -> ParsedLog:
         summary = self.log.sections.pop("Performance summary", None)
         if summary:
-            self.log.performance = {k: _perf_value(k, v) for k, v in summary.items()}
+            self.log.performance = {k: _perf_value(v) for k, v in summary.items()}
         _drop_impossible(self.log)
         return self.log
 
 
 def _drop_impossible(log: ParsedLog) -> None:
     """Negative or non-finite times, sizes and rates become missing (listed in ``impossible``)."""
-    from .figures import Dropped, measured, number
+    from .figures import measured
 
     dropped = log.impossible
     for key, value in list(log.performance.items()):
@@ -337,18 +334,19 @@ def _drop_impossible(log: ParsedLog) -> None:
             setattr(log, name, measured(value, name, dropped))
     log.trace_averages = [t for t in log.trace_averages
                           if all(measured(v, "Average on N runs", dropped) is not None for v in t)]  # fmt: skip
-    if any(not (0.0 <= x < math.inf) for p in log.profile
-           for x in (p.time_ms, p.average_ms, p.percent, p.median_ms or 0.0)):  # fmt: skip
-        rows = Dropped("log")
-        for p in log.profile:
-            where = f"profile row {p.name!r}: "
-            p.time_ms = number(p.time_ms, "time", rows, where)
-            p.average_ms = number(p.average_ms, "average", rows, where)
-            p.percent = number(p.percent, "percent", rows, where, maximum=100.0)
-            if p.median_ms is not None:
-                median = number(p.median_ms, "median", rows, where)
-                p.median_ms = None if median != median else median
-        dropped.extend(rows)
+    # a row keeps its place: an impossible figure in it becomes NaN (None for the median), as
+    # when read from --exportProfile (exports.read_profile)
+    for p in log.profile:
+        where = f"profile row {p.name!r}: "
+        p.time_ms = _or_nan(measured(p.time_ms, where + "time", dropped))
+        p.average_ms = _or_nan(measured(p.average_ms, where + "average", dropped))
+        p.percent = _or_nan(measured(p.percent, where + "percent", dropped, maximum=100.0))
+        if p.median_ms is not None:
+            p.median_ms = measured(p.median_ms, where + "median", dropped)
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def parse_lines(lines: Iterable[str], source: str = "trtexec log") -> ParsedLog:
@@ -357,6 +355,12 @@ def parse_lines(lines: Iterable[str], source: str = "trtexec log") -> ParsedLog:
     Impossible figures (negative or non-finite) are left out, listed in ``impossible`` and
     reported with one :class:`~trt_magic.errors.ResultWarning`.
     """
+    return _parse(lines, source)
+
+
+def _parse(lines: Iterable[str], source: str) -> ParsedLog:
+    """parse_lines; called by each public function itself, so that the warning names the line
+    that called it (stacklevel 4: Dropped.warn, _parse, the public function, its caller)."""
     parser = _Parser()
     count = 0
     for line in lines:
@@ -369,7 +373,7 @@ def parse_lines(lines: Iterable[str], source: str = "trtexec log") -> ParsedLog:
 
         report = Dropped(source)
         report.extend(log.impossible)
-        report.warn(stacklevel=3)
+        report.warn(stacklevel=4)
     return log
 
 
@@ -377,7 +381,7 @@ def parse_log(text: str) -> ParsedLog:
     """Parse the text of a trtexec log. Never raises on unknown or partial input."""
     # split as a file read would (not str.splitlines, which also splits at U+001E/U+001F, the
     # separators 8.6+ writes inside layer Metadata: log-10.16.1-dumpLayerInfo-skipInference.log)
-    return parse_lines(io.StringIO(text, newline=None))
+    return _parse(io.StringIO(text, newline=None), "trtexec log")
 
 
 def split_lines(text: str) -> list[str]:
@@ -388,7 +392,7 @@ def split_lines(text: str) -> list[str]:
 def parse_log_file(path: str | Path) -> ParsedLog:
     """Parse a trtexec log file, streaming it (a --verbose log can be hundreds of MB)."""
     with _open_log(path) as fh:
-        return parse_lines(fh, str(path))
+        return _parse(fh, str(path))
 
 
 def _open_log(path: str | Path):
