@@ -133,7 +133,8 @@ def test_the_warning_names_the_callers_line(tmp_path):
     ]:
         with pytest.warns(ResultWarning) as caught:
             log = parse(arg)
-        assert caught[0].filename == __file__, parse
+        if "MUTANT_UNDER_TEST" not in os.environ:  # mutmut's trampolines add stack frames
+            assert caught[0].filename == __file__, parse
         assert str(caught[0].message).startswith(f"{source}: 1 impossible figure ")
         assert log.impossible == ["Throughput = inf"] and "Throughput" not in log.performance
     assert parse_lines([], "x.log").line_count == 0
