@@ -152,7 +152,7 @@ def test_log_file_in_another_encoding_is_read_with_replacement_characters(tmp_pa
     assert [u for u in log.unknown if u.isascii()] == [u for u in real.unknown if u.isascii()]
 
 
-def test_log_file_is_utf8_whatever_the_locale(tmp_path):
+def test_log_file_is_utf8_whatever_the_locale():
     # a C/ASCII locale (PEP 538/540 switched off) must not change how a UTF-8 log reads
     root = Path(trt_magic.__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root), "LC_ALL": "C", "PYTHONUTF8": "0",
@@ -161,7 +161,7 @@ def test_log_file_is_utf8_whatever_the_locale(tmp_path):
         "import sys; from trt_magic.results.log import parse_log_file, tail_lines;"
         "print(parse_log_file(sys.argv[1]).unknown[0]); print(tail_lines(sys.argv[1], 38)[0][0])"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(EXCERPT)], env=env, cwd=tmp_path,
+    out = subprocess.run([sys.executable, "-c", code, str(EXCERPT)], env=env, cwd=root,
                          capture_output=True, check=True, encoding="utf-8").stdout  # fmt: skip
     first = "+ 测试环境：nvcr.io/nvidia/tensorrt:22.04-py3（含 TensorRT 8.2.3）"
     assert out.splitlines() == [first, first]
