@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import pytest
 
 from trt_magic.commandline.command import plan_paths
 from trt_magic.results.run import Run
-from trt_magic.runners.cache import EngineCache, gpu_label, learn_gpu, run_key, timing_cache_path
+from trt_magic.runners.cache import (
+    EngineCache,
+    copy_hashed,
+    gpu_label,
+    learn_gpu,
+    run_key,
+    timing_cache_path,
+)
 
 
 def _plan(tmp_path: Path, args: list[str]):
@@ -200,8 +208,27 @@ def _damage_meta(path):
     (path.parent / "run.json").write_text("{not json")
 
 
+def _damage_symlink(path):
+    # the stored file replaced by a symlink to the same bytes, the link itself as long as the
+    # file (a symlink's size is its target's length): only "not a regular file" tells
+    data = path.read_bytes()
+    target = "/".join(["d" * 199, "d" * 199, "e" * (len(data) - 400)])
+    (path.parent / target).parent.mkdir(parents=True)
+    (path.parent / target).write_bytes(data)
+    path.unlink()
+    path.symlink_to(target)
+    assert path.lstat().st_size == len(data) and path.read_bytes() == data
+
+
 @pytest.mark.parametrize(
-    "damage", [_damage_truncate, _damage_same_size_same_mtime, _damage_missing, _damage_meta]
+    "damage",
+    [
+        _damage_truncate,
+        _damage_same_size_same_mtime,
+        _damage_missing,
+        _damage_meta,
+        _damage_symlink,
+    ],
 )
 def test_a_damaged_entry_is_dropped_with_a_note(tmp_path, damage):
     cache, plan = _stored(tmp_path)
@@ -209,7 +236,8 @@ def test_a_damaged_entry_is_dropped_with_a_note(tmp_path, damage):
     notes = []
     assert cache.load("k1", plan, None, notes.append) is None
     assert not cache.entry("k1").exists()
-    assert notes and "damaged" in notes[0] and "rebuilding" in notes[0]
+    bad = "run.json" if damage is _damage_meta else "1"
+    assert notes == [f"the engine cache entry k1 is damaged ({bad}): dropped, rebuilding"]
 
 
 def test_a_rewrite_with_a_new_mtime_is_checked_by_its_full_hash(tmp_path):
@@ -320,3 +348,93 @@ def test_a_full_disk_costs_only_the_cache_entry(tmp_path, monkeypatch):
     assert run.notes == ["not cached: No space left on device"]
     cache.store("k", run, _plan(tmp_path, args))  # no note callback: still recorded on the run
     assert run.notes[-1] == "not cached: No space left on device"
+
+
+def test_timing_cache_file_names_are_tidy_slugs(tmp_path):
+    def name(gpu):
+        return timing_cache_path(tmp_path, "sha256:img", gpu).name.split("-", 1)[1]
+
+    assert name("NVIDIA GeForce GTX TITAN X") == "NVIDIA_GeForce_GTX_TITAN_X.cache"
+    assert name("(NVIDIA H100 PCIe)") == "NVIDIA_H100_PCIe.cache"  # no "_" at either end
+    assert name("") == name("???") == "default.cache"
+    long = gpu_label(tmp_path, "ssh://trt@gpu-node-17.cluster.example.org", "GPU-6794f491-ac89-5cef-cdc5-a41123217fbd")  # fmt: skip
+    assert name(long) == "ssh_trt_gpu-node-17.cluster.example.org-gpusGPU-6794f491-ac89-5cef-cdc5-a4112321.cache"  # fmt: skip
+
+
+def test_learning_the_same_gpu_again_rewrites_nothing(tmp_path):
+    learn_gpu(tmp_path, "unix://x", "all", "NVIDIA H100 PCIe")
+    table = tmp_path / "timing" / "gpus.json"
+    inode = table.stat().st_ino
+    learn_gpu(tmp_path, "unix://x", "all", "NVIDIA H100 PCIe")
+    assert table.stat().st_ino == inode  # no atomic rewrite
+    learn_gpu(tmp_path, "ssh://gpu", "0", "NVIDIA RTX 6000 Ada Generation")
+    assert table.stat().st_ino != inode
+    assert json.loads(table.read_text(encoding="utf-8")) == {
+        "unix://x|all": "NVIDIA H100 PCIe",
+        "ssh://gpu|0": "NVIDIA RTX 6000 Ada Generation",
+    }
+
+
+def test_served_engine_is_a_new_private_copy_never_written_through_a_link(tmp_path):
+    cache, plan = _stored(tmp_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    (tmp_path / "e.plan").unlink()
+    assert cache.load("k1", plan, None) is not None
+    assert stat.S_IMODE((tmp_path / "e.plan").stat().st_mode) == 0o644 & ~umask  # not executable
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"keep")
+    (tmp_path / "link").symlink_to(outside)
+    for dst in (tmp_path / "e.plan", tmp_path / "link"):  # an existing file or symlink
+        with pytest.raises(FileExistsError):
+            copy_hashed(tmp_path / "m.onnx", dst)
+    assert outside.read_bytes() == b"keep"
+
+
+def test_only_the_outputs_the_run_produced_are_cached_and_served(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model")
+    (tmp_path / "t.json").write_text("[] stale, from an earlier run")
+    (tmp_path / "e.plan").write_bytes(b"engine")
+    args = ["--onnx=m.onnx", "--saveEngine=e.plan", "--exportTimes=t.json"]
+    plan = _plan(tmp_path, args)
+    run = Run(command=args, exit_code=0, status="passed")
+    run.files = {"onnx": tmp_path / "m.onnx", "engine": tmp_path / "e.plan"}  # no times written
+    cache = EngineCache(tmp_path / "cache")
+    cache.store("k", run, plan)
+    assert sorted(p.name for p in cache.entry("k").iterdir()) == ["1", "run.json"]
+    (tmp_path / "e.plan").unlink()
+    (tmp_path / "t.json").unlink()
+    hit = cache.load("k", plan, None)
+    assert hit.files == {"onnx": tmp_path / "m.onnx", "engine": tmp_path / "e.plan"}
+    assert (tmp_path / "e.plan").read_bytes() == b"engine" and not (tmp_path / "t.json").exists()
+
+
+def test_a_rebuild_replaces_the_entry_of_its_key(tmp_path):
+    cache, plan = _stored(tmp_path, engine=b"first")
+    cache, plan = _stored(tmp_path, engine=b"second")  # --no-cache: the same key built again
+    (tmp_path / "e.plan").unlink()
+    assert cache.load("k1", plan, None) is not None
+    assert (tmp_path / "e.plan").read_bytes() == b"second"
+    assert [p.name for p in cache.root.iterdir() if p.name != ".locks"] == ["k1"]
+
+
+def test_a_failed_store_leaves_no_partial_entry(tmp_path, monkeypatch):
+    import trt_magic.runners.cache as cache_module
+
+    def full(src, dst):
+        dst.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "copy_hashed", full)
+    notes = []
+    cache, plan = _stored(tmp_path)
+    cache.store("k2", Run(command=[], exit_code=0, status="passed", files={"engine": tmp_path / "e.plan"}), plan, notes.append)  # fmt: skip
+    assert notes == ["not cached (No space left on device): the run itself is complete"]
+    assert [p.name for p in cache.root.iterdir() if p.name != ".locks"] == []
+
+
+def test_the_entry_just_stored_is_kept_even_past_the_size_limit(tmp_path):
+    cache, _ = _stored(tmp_path, key="a", max_bytes=10)
+    assert cache.entry("a").is_dir()  # bigger than the limit, but just built
+    cache, _ = _stored(tmp_path, key="b", max_bytes=10)
+    assert not cache.entry("a").exists() and cache.entry("b").is_dir()

@@ -345,3 +345,73 @@ def test_precision_parse():
     assert Precision.parse("--stronglyTyped") is Precision.STRONGLY_TYPED
     with pytest.raises(UsageError, match="unknown precision"):
         Precision.parse("fp64")
+
+
+def test_each_box_below_one_is_named_with_its_input():
+    profile = resnet_profile()
+    profile.ranges["IMAGES"] = ShapeRange((0, 3, 224, 224), (8, 3, 224, 224), (16, 3, 224, 224))
+    assert profile.validate() == [
+        ShapeProblem("IMAGES", 0, "min", "IMAGES[0] (batch): min must be >= 1")
+    ]
+    profile.ranges["IMAGES"] = ShapeRange((1, 3, 224, 224), (8, 3, 224, 224), (4, 3, 224, 224))
+    assert profile.validate() == [
+        ShapeProblem("IMAGES", 0, "max", "IMAGES[0] (batch): opt 8 > max 4")
+    ]
+
+
+def test_parse_shapes_commas_inside_quoted_names_and_errors():
+    assert parse_shapes("'in,0':1x3,y:2") == {"in,0": (1, 3), "y": (2,)}
+    assert parse_shapes("\\'in:0\\':4x8,X:1") == {"in:0": (4, 8), "X": (1,)}  # shell-escaped
+    for bad in (":1x3", "1x3"):
+        with pytest.raises(UsageError) as info:
+            parse_shapes(bad)
+        assert info.value.message == f"shape {bad!r} has no 'name:' part"
+        assert info.value.hint == "write e.g. x:1x3x224x224"
+    with pytest.raises(UsageError) as info:
+        parse_shapes("x:1xa")
+    assert info.value.message == "shape 'x:1xa' is not NxNxN"
+    assert info.value.hint == "write dims as integers joined by x"
+
+
+def test_fixed_range_is_the_same_shape_three_times():
+    import numpy as np
+
+    rng = ShapeRange.fixed([np.int64(1), 3, 224])  # dims as an ONNX reader gives them
+    assert rng == ShapeRange((1, 3, 224), (1, 3, 224), (1, 3, 224))
+    assert all(type(d) is int for d in rng.min + rng.opt + rng.max)
+
+
+def test_default_spec_writes_no_compat_flag_and_bounds_are_inclusive():
+    spec = BuildSpec("/models/m.onnx")
+    assert spec.to_args() == [
+        "--onnx=/models/m.onnx",
+        "--saveEngine=/models/m_FP32_NONE.plan",
+        "--profilingVerbosity=detailed",
+        "--exportLayerInfo=/models/m_FP32_NONE.plan.graph.json",
+        "--exportProfile=/models/m_FP32_NONE.plan.profile.json",
+    ]
+    assert BuildSpec("m.onnx", opt_level=5, workspace_mib=1, extra="  ").validate() == []
+    assert BuildSpec("m.onnx", opt_level=0).validate() == []
+    assert BuildSpec("m.onnx", opt_level=6).validate() == ["builder optimization level 6 is not in 0-5"]  # fmt: skip
+    assert BuildSpec("m.onnx", opt_level=-1).validate() == ["builder optimization level -1 is not in 0-5"]  # fmt: skip
+    assert BuildSpec("m.onnx", workspace_mib=0).validate() == ["workspace 0 MiB must be > 0"]
+    with pytest.raises(UsageError) as info:
+        BuildSpec("m.onnx", opt_level=6).check()
+    assert info.value.message == "The build settings are invalid: builder optimization level 6 is not in 0-5"  # fmt: skip
+    assert info.value.hint == "fix the fields named above"
+
+
+def test_engine_name_of_every_compat_level():
+    names = {c: BuildSpec("d/m.onnx", hardware_compat=c).engine_path() for c in ("none", "ampere+", "sameComputeCapability", "hopper+")}  # fmt: skip
+    assert names == {
+        "none": "d/m_FP32_NONE.plan",
+        "ampere+": "d/m_FP32_AMPERE+.plan",
+        "sameComputeCapability": "d/m_FP32_SAMECC.plan",
+        "hopper+": "d/m_FP32_HOPPER+.plan",  # not valid (validate says so), still named
+    }
+
+
+def test_precision_names_with_dashes_only_are_stripped():
+    assert Precision.parse("  --BF16 ") is Precision.BF16
+    with pytest.raises(UsageError, match="unknown precision 'XFP16'"):
+        Precision.parse("XFP16")
