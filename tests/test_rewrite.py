@@ -199,3 +199,22 @@ def test_magics_call_the_same_functions(ipython_shell, tmp_path, monkeypatch):
     quant = ipython_shell.run_line_magic("onnx_quantize", "c.onnx calib --high-precision fp32")
     assert quant.path == tmp_path / "c.int8.onnx" and quant.calibration_samples == 40
     assert quant.settings["high_precision"] == "fp32"
+
+
+def test_the_worker_keeps_freed_heap_for_the_next_rewrite(monkeypatch):
+    from trt_magic.rewrite import isolation
+
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    assert isolation.worker_env()["GLIBC_TUNABLES"] == isolation.MALLOC_TUNABLES
+    # a setting the user gave comes last, so glibc takes theirs
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")
+    expected = isolation.MALLOC_TUNABLES + ":glibc.malloc.trim_threshold=0"
+    assert isolation.worker_env()["GLIBC_TUNABLES"] == expected
+    worker = isolation.Worker()
+    try:
+        environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes().split(b"\0")
+        # (glibc's loader cuts the variable at its first ':' in the process's own copy)
+        first = "GLIBC_TUNABLES=" + isolation.MALLOC_TUNABLES.split(":")[0]
+        assert [e for e in environ if e.startswith(b"GLIBC_TUNABLES=")] == [first.encode()]
+    finally:
+        worker.close()
