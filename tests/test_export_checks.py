@@ -237,7 +237,7 @@ def test_graph_only_keeps_interface_and_drops_weights(tmp_path):
         (2, bytes([0x11]) + b"\0" * 8, None),
         (3, bytes([0x1D]) + b"\0" * 4, None),
     ]
-    assert checks._varint(bytes([0x96, 0x01]), 0) == (150, 2)
+    assert checks.read_varint(bytes([0x96, 0x01]), 0) == (150, 2)
 
 
 def test_rename_dims_many_symbols_any_order_and_the_last_axis():

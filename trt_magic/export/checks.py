@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ExportError
+from ..onnx_wire import read_varint
 
 
 @dataclass(frozen=True)
@@ -285,32 +286,21 @@ _DIMS = 1  # TensorProto.dims
 _TENSOR_KEEP = (_DIMS, 2, 8)  # TensorProto.dims, data_type, name
 
 
-def _varint(buf, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
 def _fields(buf):
     """(field number, raw bytes of the whole field) for each field of a message."""
     pos, end = 0, len(buf)
     while pos < end:
         start = pos
-        key, pos = _varint(buf, pos)
+        key, pos = read_varint(buf, pos)
         wire = key & 7
         if wire == 0:
-            _, pos = _varint(buf, pos)
+            _, pos = read_varint(buf, pos)
         elif wire == 1:
             pos += 8
         elif wire == 5:
             pos += 4
         elif wire == 2:
-            size, pos = _varint(buf, pos)
+            size, pos = read_varint(buf, pos)
             yield key >> 3, buf[start:pos], buf[pos : pos + size]
             pos += size
             continue
