@@ -357,6 +357,10 @@ def test_each_box_below_one_is_named_with_its_input():
     assert profile.validate() == [
         ShapeProblem("IMAGES", 0, "max", "IMAGES[0] (batch): opt 8 > max 4")
     ]
+    profile.ranges["IMAGES"] = ShapeRange((1, 1, 224, 224), (8, 3, 224, 224), (16, 3, 224, 224))
+    assert profile.validate() == [
+        ShapeProblem("IMAGES", 1, "min", "IMAGES[1] is static 3; min 1 differs")
+    ]
 
 
 def test_parse_shapes_commas_inside_quoted_names_and_errors():
