@@ -20,6 +20,29 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
+def tmp_settings(tmp_path: Path, monkeypatch, **extra):
+    """Fresh settings for one test (``yield from`` it in a fixture): cache and work folders in
+    ``tmp_path``, the cwd there too; ``extra`` settings on top. Reset afterwards."""
+    from trt_magic import config
+
+    monkeypatch.chdir(tmp_path)
+    settings = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path), **extra)
+    config.use_settings(settings)
+    yield settings
+    config.use_settings(None)
+
+
+@pytest.fixture
+def no_container_left(docker_client):
+    """After the test, no container of this process is left (others' tests may be running)."""
+    import socket
+
+    yield
+    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
+    left = docker_client.containers.list(all=True, filters={"label": mine}, ignore_removed=True)
+    assert left == [], f"containers left behind: {[c.name for c in left]}"
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA

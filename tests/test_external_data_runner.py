@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import tmp_settings
 
-from trt_magic import config, export_onnx, trtexec
+from trt_magic import export_onnx, trtexec
 
 nn = torch.nn
 pytestmark = pytest.mark.docker
@@ -22,11 +23,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path))
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch)
 
 
 def small(seed: int) -> nn.Module:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tmp_settings
 
-from trt_magic import config
 from trt_magic.errors import GpuRuntimeError, ImageError, RunnerError
 from trt_magic.runners import trtexec
 
@@ -24,20 +24,12 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    """Fresh settings: cache and work folders in tmp_path; the cwd there too."""
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path))
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(docker_client):
+def _no_container_left(no_container_left):
     yield
-    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"  # others' tests may be running
-    left = docker_client.containers.list(all=True, filters={"label": mine}, ignore_removed=True)
-    assert left == [], f"containers left behind: {[c.name for c in left]}"
 
 
 def _onnx(folder: Path, name: str = "model.onnx", size: int = 5000) -> Path:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import missing
+from conftest import missing, tmp_settings
 
 from trt_magic import config
 from trt_magic.errors import RunnerError
@@ -25,11 +25,7 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path))
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch)
 
 
 def _label(pid: int | None = None) -> str:

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import tmp_settings
 
 from trt_magic import config
 from trt_magic.errors import RunnerError, UsageError
@@ -19,11 +20,7 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path))
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -119,13 +116,6 @@ def test_gpus_zero_means_no_gpu():
 
 
 # ----- with Docker -----
-
-
-@pytest.fixture
-def no_container_left(docker_client):
-    yield
-    left = docker_client.containers.list(all=True, filters={"label": _mine()}, ignore_removed=True)
-    assert left == [], f"containers left behind: {[c.name for c in left]}"
 
 
 def _mounts_while_running(docker_client, args, image, **kw):

@@ -16,9 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import missing
+from conftest import missing, tmp_settings
 
-from trt_magic import config
 from trt_magic.errors import ImageError
 from trt_magic.runners import trtexec
 from trt_magic.runners.pull import PullProgress, manifest_layers, manifest_size, pull
@@ -99,13 +98,7 @@ def pushed(docker_client, trtexec_image, registry):
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(
-        cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path), gpus="none", backend="docker"
-    )
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch, gpus="none", backend="docker")
 
 
 def _fresh_client():

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import missing
+from conftest import missing, tmp_settings
 
-from trt_magic import config
 from trt_magic.errors import RunnerError
 from trt_magic.runners import ssh as ssh_module
 from trt_magic.runners import trtexec
@@ -44,19 +43,12 @@ def box():
 
 @pytest.fixture(autouse=True)
 def settings(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    s = config.Settings(cache_dir=str(tmp_path / "cache"), workdir=str(tmp_path), gpus="none")
-    config.use_settings(s)
-    yield s
-    config.use_settings(None)
+    yield from tmp_settings(tmp_path, monkeypatch, gpus="none")
 
 
 @pytest.fixture(autouse=True)
-def no_container_left(docker_client):
+def _no_container_left(no_container_left):
     yield
-    mine = f"trt_magic.owner={socket.gethostname()}:{os.getpid()}"
-    left = docker_client.containers.list(all=True, filters={"label": mine}, ignore_removed=True)
-    assert left == [], f"containers left behind: {[c.name for c in left]}"
 
 
 def _onnx(folder: Path, name: str = "model.onnx") -> Path:
