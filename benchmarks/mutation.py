@@ -43,11 +43,12 @@ MODULES = {
     "trt_magic/display/live.py": "the live log (escaping, throttle)",
     "trt_magic/runners/cache.py": "the engine cache key (a stale engine reused)",
     "trt_magic/commandline/command.py": "host <-> container path mapping",
+    "trt_magic/results/exports.py": "trtexec JSON parsing (profile, layer info, times)",
+    "trt_magic/results/layer_match.py": "layers paired across engines (a wrong pair)",
+    "trt_magic/accuracy/report.py": "the tolerance rule (a parity check passing what it should not)",
+    "trt_magic/runners/staging.py": "what the container may touch (isolation, integrity)",
+    "trt_magic/export/preflight.py": "export preflight (a model refused or let through wrongly)",
 }
-
-#: worth adding when time allows (each takes 5-10 min more): results/exports.py (JSON parsing),
-#: results/layer_match.py (layer_diff pairing), accuracy/report.py (the tolerance rule),
-#: export/preflight.py
 
 #: the fast tests of those modules (mutmut runs, per mutant, those that reach its function)
 TESTS = [
@@ -67,6 +68,8 @@ TESTS = [
     "tests/test_runner_live.py",
     "tests/test_runner_cache.py",
     "tests/test_trtexec_command.py",
+    "tests/test_runner_isolation.py",
+    "tests/test_export_parity_rules.py",
 ]
 
 MARKERS = "not docker and not browser and not slow and not slurm"
