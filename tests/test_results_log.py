@@ -87,6 +87,7 @@ def test_log_fixture(rel):
 def test_options_sections_keep_full_values():
     log = _parse("trtexec/log-10.16.1-onnx-default-run.log")
     build = log.sections["Build Options"]
+    assert log.sections["Model Options"]["Format"] == "ONNX"
     # TREx cuts values at the first colon ("workspace"); we keep the whole value
     assert build["Memory Pools"].startswith("workspace: default, dlaSRAM: default")
     assert log.sections["Reporting Options"]["Percentiles"] == "90,95,99"

@@ -20,6 +20,8 @@ from trt_magic.results.log import parse_lines, parse_log, parse_log_file, split_
 LOG = DATA / "trtexec/log-10.16.1-onnx-default-run.log"
 PROFILE_LOG = DATA / "trtexec/log-10.16.1-dumpProfile-exportProfile.log"
 EXCERPT = DATA / "trtexec/log-8.2-FAILED-pad-reflect-parse-excerpt.txt"  # Chinese notes around it
+# 7.x: lines ending in spaces ("Producer version: ") and in X ("Format: ONNX"), kept as written
+LEGACY = DATA / "trtexec/log-7.x-resnet50-onnx-explicitBatch-notebook.log"
 
 
 def _edit(path: Path, old: str, new: str) -> str:
@@ -165,6 +167,7 @@ def test_log_file_is_utf8_whatever_the_locale():
                          capture_output=True, check=True, encoding="utf-8").stdout  # fmt: skip
     first = "+ 测试环境：nvcr.io/nvidia/tensorrt:22.04-py3（含 TensorRT 8.2.3）"
     assert out.splitlines() == [first, first]
+    assert parse_log_file(EXCERPT).unknown[0] == first  # and here, whatever this locale is
 
 
 def test_unreadable_log_is_a_result_error(tmp_path):
@@ -184,11 +187,14 @@ def test_tail_lines(tmp_path):
     crlf = tmp_path / "crlf.log"
     crlf.write_bytes(LOG.read_bytes().replace(b"\n", b"\r\n"))
     assert tail_lines(crlf, 3) == (lines[-3:], 580)
+    legacy = LEGACY.read_text(encoding="utf-8").splitlines()
+    assert tail_lines(LEGACY, 1000) == (legacy, 241)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
-def test_line_ends_of_any_system(newline):
-    text = LOG.read_text(encoding="utf-8")
+@pytest.mark.parametrize("path", [LOG, LEGACY], ids=["10.16.1", "7.x"])
+def test_line_ends_of_any_system(newline, path):
+    text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     other = text.replace("\n", newline)
     assert split_lines(other) == lines
