@@ -78,6 +78,11 @@ ROW = "      31.40       0.0017       0.0018       2.1   __mye59_0_myl0_0"
 WHERE = "profile row '__mye59_0_myl0_0': "
 
 
+def _missing_as_none(value: float | None) -> float | None:
+    """NaN (a float column's missing value) and None alike as None."""
+    return None if value is None else (None if math.isnan(value) else value)
+
+
 @pytest.mark.parametrize(
     ("row", "figures", "dropped"),
     [
@@ -95,7 +100,7 @@ def test_impossible_profile_figure(row, figures, dropped):
     first = log.profile[0]
     got = (first.time_ms, first.average_ms, first.median_ms, first.percent)
     # missing: NaN in the float columns, None for the median (as read from --exportProfile)
-    assert tuple(None if v is None or math.isnan(v) else v for v in got) == figures
+    assert tuple(map(_missing_as_none, got)) == figures
     assert all(isinstance(v, float) for v in (got[0], got[1], got[3]))
     second = log.profile[1]  # the other rows stay as printed
     assert (second.time_ms, second.average_ms, second.median_ms, second.percent) == (
@@ -121,7 +126,8 @@ def test_several_impossible_figures_in_one_warning():
     text = text.replace("Engine built in 8.09138 sec", "Engine built in -1 sec")
     log, message = _parse_warned(text)
     assert log.impossible == ["Throughput = inf", "build_time_s = -1.0"]
-    assert message.startswith("trtexec log: 2 impossible figures (negative or not finite)")
+    head = "trtexec log: 2 impossible figures (negative or not finite)"
+    assert message.startswith(head)
 
 
 def test_the_warning_names_the_callers_line(tmp_path):
@@ -174,7 +180,8 @@ def test_unreadable_log_is_a_result_error(tmp_path):
     with pytest.raises(ResultError) as caught:
         parse_log_file(tmp_path)  # a folder
     assert caught.value.message == f"cannot read the log {tmp_path}: Is a directory"
-    assert caught.value.hint == "check the file's permissions, or pass another log="
+    hint = "check the file's permissions, or pass another log="
+    assert caught.value.hint == hint
     with pytest.raises(ResultError, match="No such file or directory"):
         tail_lines(tmp_path / "missing.log", 5)
 
