@@ -12,7 +12,9 @@ from trt_magic.results import compare, load_run
 from trt_magic.results.exports import load_layer_info
 from trt_magic.results.layer_match import (
     SKIPPED_TYPES,
+    layer_type,
     match_layers,
+    match_names,
     match_signatures,
     shape_profile_of,
     signature,
@@ -186,3 +188,164 @@ def test_load_run_chooses_the_shape_profile():
     assert run.layers.attrs["shape_profile"] == 0
     with pytest.raises(UsageError, match="no optimization profile 3"):
         load_run(DATA / "trex/A100-fp16/resnet.onnx.engine", shape_profile=3).layers_for(3)
+
+
+# --- each rule on real layers (A100 fp16 ResNet: 36 layers, 11 NoOp), one value changed -------
+
+FP16 = "trex/A100-fp16/resnet.onnx.engine"
+
+
+def _copy(prefix: str = FP16) -> list:
+    return json.loads((DATA / f"{prefix}.graph.json").read_text(encoding="utf-8"))["Layers"]
+
+
+@pytest.mark.parametrize("kind", ["Constant", "NoOp", "shape_call", "signal", "wait"])
+def test_every_skipped_type_has_no_signature(kind):
+    conv = dict(_copy()[1], LayerType=kind)
+    assert kind in SKIPPED_TYPES and signature(conv) is None and signature(conv, False) is None
+    assert signature(dict(conv, LayerType=kind.upper())) is not None
+
+
+def test_signature_parts():
+    raw = _copy()
+    residual = raw[13]  # Conv_16 + Add_17 + Relu_18: two inputs
+    assert signature(residual) == ("Convolution", ((64, 56, 56), (128, 28, 28)), ((128, 28, 28),))
+    assert signature(residual, exact=False) == ("Convolution", ((64, 56, 56),), ((128, 28, 28),))
+    assert signature(raw[0]) == ("Reformat", ((3, 224, 224),), ((3, 224, 224),))
+    myelin = load_layer_info(DATA / "trtexec/layerinfo-10.16.1-detailed.json")[0][6]
+    assert signature(myelin) == ("kgen", ((10,),), ((10,), (1,), (10,)))
+    assert signature(myelin, exact=False) == ("kgen", ((10,),), ((10,),))
+    del residual["Inputs"], residual["Outputs"][0]["Dimensions"]
+    assert signature(residual) == ("Convolution", (), ((),))
+    assert signature(residual, exact=False) == ("Convolution", (), ((),))
+
+
+def test_deconvolution_is_its_own_type():
+    conv = _copy()[1]
+    assert layer_type(conv) == "Convolution"
+    assert layer_type(dict(conv, LayerType="CaskDeconvolutionV2")) == "Deconvolution"
+    assert signature(dict(conv, LayerType="CaskDeconvolutionV2"))[0] == "Deconvolution"
+    pool = _copy()[2]
+    assert layer_type(dict(pool, LayerType="CaskDeconvolutionV2")) == "Pooling"
+    del pool["ParameterType"]
+    assert layer_type(pool) == "CudaPooling"
+
+
+def test_two_input_pointwise_pairs_with_its_inputs_swapped():
+    a, b = _copy(), _copy()
+    a[13]["ParameterType"] = b[13]["ParameterType"] = "PointWise"
+    b[13]["Inputs"].reverse()
+    sig_a, sig_b = signature(a[13]), signature(b[13])
+    assert sig_a != sig_b
+    assert match_signatures([sig_a], [sig_b]) == [(0, 0)]
+    assert match_signatures([sig_b], [sig_a]) == [(0, 0)]
+    # not when it has two outputs, or is no PointWise, or has one input
+    two_out = (sig_a[0], sig_a[1], sig_a[2] * 2)
+    assert match_signatures([two_out], [(sig_b[0], sig_b[1], sig_b[2] * 2)]) == [
+        (0, None),
+        (None, 0),
+    ]
+    other = ("ElementWise",) + sig_a[1:]
+    assert match_signatures([other], [("ElementWise",) + sig_b[1:]]) == [(0, None), (None, 0)]
+    three = (sig_a[0], sig_a[1] + sig_a[1][:1], sig_a[2])
+    assert match_signatures([three], [(sig_b[0], sig_b[1] + sig_a[1][:1], sig_b[2])]) == [
+        (0, None), (None, 0)
+    ]  # fmt: skip
+    # the earlier of the two candidates wins, the swapped one or the same one
+    assert match_signatures([sig_a], [sig_b, sig_a]) == [(0, 0), (None, 1)]
+    assert match_signatures([sig_a], [sig_a, sig_b]) == [(0, 0), (None, 1)]
+    assert match_signatures([sig_a, sig_a], [sig_a, sig_b]) == [(0, 0), (1, 1)]
+    matching = match_layers(a, b, "signature")
+    assert (13, 13) in matching.pairs
+
+
+def test_greedy_walk_alternates_and_lists_the_rest():
+    x, y, z, w = ("X", (), ()), ("Y", (), ()), ("Z", (), ()), ("W", (), ())
+    assert match_signatures([x, y, z], [w, z, x]) == [(0, 2), (None, 0), (1, None), (2, 1)]
+    assert match_signatures([x, x, x], [x]) == [(0, 0), (1, None), (2, None)]
+    assert match_signatures([x], [x, x, x]) == [(0, 0), (None, 1), (None, 2)]
+    assert match_signatures([x, y], []) == [(0, None), (1, None)]
+    assert match_signatures([w, x, y], [x, w, y]) == [(0, 1), (1, 0), (2, 2)]
+    # B's head is taken in turn: its first unpaired layer looks for a partner in A
+    assert match_signatures([y, x, z], [z, x, y]) == [(0, 2), (2, 0), (1, 1)]
+
+
+def test_names_pair_by_occurrence_and_profile_suffix():
+    assert match_names(["a", "b", "a"], ["a", "c", "a", "a"]) == [
+        (0, 0),
+        (1, None),
+        (2, 2),
+        (None, 1),
+        (None, 3),
+    ]
+    raw = _copy()
+    renamed = [dict(r, Name=r["Name"] + " [profile 1]") for r in raw]
+    matching = match_layers(raw, renamed, "name")
+    assert matching.pairs == [(i, i) for i in range(36)] and matching.paired == 36
+    assert matching.note == "layers paired by name (as asked)"
+    names = ["Conv_0 [profile 12]", "Conv_0", "[profile 2]x"]
+    assert match_layers(names, ["Conv_0", "x", "Conv_0"], "name").pairs == [(0, 0), (1, 2), (2, 1)]
+
+
+def test_auto_prefers_names_on_a_tie_and_says_the_counts():
+    raw = _copy()
+    same = match_layers(raw, _copy())
+    assert same.method == "name" and same.pairs == [(i, i) for i in range(36)]
+    assert same.note == "layers paired by name (names pair 25 layers, signatures 25)"
+    assert same.paired == 36  # the 11 NoOp pair by name too
+    renamed = _copy()
+    for r in renamed:
+        r["Name"] = "other " + r["Name"]
+    moved = match_layers(raw, renamed)
+    assert moved.method == "signature"
+    assert moved.note == (
+        "layer names differ, so layers were paired by signature: type and shapes "
+        "(names pair 0 layers, signatures 25)"
+    )
+    # the NoOp keep pairing by name among themselves: here not at all
+    assert moved.paired == 25 and len(moved.pairs) == 25 + 2 * 11
+    asked = match_layers(raw, renamed, "signature")
+    assert asked.note == "layers paired by signature as asked (names pair 0 layers, signatures 25)"
+    assert asked.pairs == moved.pairs
+    # one layer renamed: names pair 24 of the matchable layers, signatures all 25
+    renamed = _copy()
+    renamed[1]["Name"] = "conv1"
+    assert match_layers(raw, renamed).method == "signature"
+
+
+def test_skipped_layers_pair_by_name_after_the_signature_pairs():
+    raw = _copy()
+    matching = match_layers(raw, _copy(), "signature")
+    kept = [i for i, r in enumerate(raw) if r["LayerType"] not in SKIPPED_TYPES]
+    noop = [i for i, r in enumerate(raw) if r["LayerType"] in SKIPPED_TYPES]
+    assert matching.pairs == [(i, i) for i in kept] + [(i, i) for i in noop]
+    assert matching.paired == 36
+
+
+def test_detailed_means_more_than_a_name():
+    raw = _copy()
+    bare = [{"Name": r["Name"]} for r in raw]
+    assert match_layers(bare, raw).note.startswith("layers paired by name (no per-layer details")
+    assert match_layers(raw, bare).method == "name"
+    typed = [{"Name": "x" + r["Name"], "LayerType": r["LayerType"]} for r in raw]
+    both = match_layers(typed, [{"Name": r["Name"], "LayerType": r["LayerType"]} for r in raw])
+    assert both.method == "signature" and both.paired > 0
+    with pytest.raises(UsageError) as err:
+        match_layers(bare, raw, "signature")
+    assert err.value.message == (
+        "layers cannot be paired by signature: no per-layer details to build signatures from"
+    )
+    assert err.value.hint == (
+        "rebuild both engines with --profilingVerbosity=detailed --exportLayerInfo=<file>, "
+        'or use match="name"'
+    )
+    with pytest.raises(UsageError) as err:
+        match_layers(raw, raw, "names")
+    assert err.value.message == "match='names' is not a way to pair layers"
+    assert err.value.hint == 'use match="auto", "name" or "signature"'
+
+
+def test_matching_counts_only_full_pairs():
+    from trt_magic.results.layer_match import Matching
+
+    assert Matching([(0, 1), (None, 2), (3, None), (4, 4)], "name", "").paired == 2

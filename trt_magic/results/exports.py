@@ -239,10 +239,10 @@ def check_layer_info(data: Any, source: str = "layer info") -> tuple[list, list]
             f"{source} is not trtexec --exportLayerInfo output (no 'Layers' list)",
             hint="pass the file written by --exportLayerInfo=<path> (a TREx *.graph.json works too)",
         )
-    layers = [raw for raw in data["Layers"] if isinstance(raw, dict | str)]
-    for index, raw in enumerate(layers):
+    for index, raw in enumerate(data["Layers"]):  # the index as in the file
         if type(raw) is dict and not layer_ok(raw):
             raise layer_problem(raw, index, source)
+    layers = [raw for raw in data["Layers"] if isinstance(raw, dict | str)]
     bindings = data.get("Bindings") or []
     if not isinstance(bindings, list):
         raise wrong_type(source, "", "Bindings", bindings, "a list")
@@ -270,7 +270,7 @@ def read_layer_info(path: str | Path) -> list[LayerRecord]:
 
 def read_bindings(path: str | Path) -> list[str]:
     """Return the engine's I/O tensor names listed in a ``--exportLayerInfo`` file."""
-    return read_layer_info_json(_load_json(path, "layer info"), str(path))[1]
+    return check_layer_info(_load_json(path, "layer info"), str(path))[1]
 
 
 def is_detailed(layers: list[LayerRecord]) -> bool:
@@ -373,10 +373,15 @@ def read_device_metadata(path: str | Path, device: int = 0) -> dict:
     data = _load_json(path, "device metadata")
     if isinstance(data, dict):
         return data
-    if not isinstance(data, list) or not data or not isinstance(data[device], dict):
+    if not isinstance(data, list) or not data or not all(isinstance(d, dict) for d in data):
         raise ResultError(
             f"{path} is not a TREx device metadata file (expected a list of objects)",
             hint="pass the *.metadata.json TREx wrote next to the engine",
+        )
+    if not 0 <= device < len(data):
+        raise ResultError(
+            f"{path} has no device {device} (it lists {len(data)})",
+            hint=f"pick a device from 0 to {len(data) - 1}",
         )
     return data[device]
 

@@ -222,9 +222,6 @@ def match_layers(
 def _match(raw_a: Sequence, raw_b: Sequence, match: str, exact: bool) -> Matching:
     from ..errors import UsageError
 
-    if match not in ("auto", "name", "signature"):
-        raise UsageError(f"match={match!r} is not a way to pair layers",
-                         hint='use match="auto", "name" or "signature"')  # fmt: skip
     by_name = match_names([_name(r) for r in raw_a], [_name(r) for r in raw_b])
     detailed = any(isinstance(r, dict) and len(r) > 1 for r in raw_a) and any(
         isinstance(r, dict) and len(r) > 1 for r in raw_b
