@@ -69,6 +69,7 @@ TESTS = [
     "tests/test_runner_cache.py",
     "tests/test_trtexec_command.py",
     "tests/test_runner_isolation.py",
+    "tests/test_runner_staging.py",
     "tests/test_export_parity_rules.py",
 ]
 

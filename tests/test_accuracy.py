@@ -201,6 +201,194 @@ def test_report_flags_outputs_the_engine_did_not_export():
     assert not report.passed and "no values" in report.notes[0]
 
 
+def test_a_shape_mismatch_reports_the_engine_shape_and_counts_every_element():
+    ref = np.array([[1.0, -3.0, np.inf], [2.0, np.nan, 0.5]])
+    o = compare_output("y", ref, np.ones(7), rtol=1, atol=1)
+    assert (o.name, o.shape, o.max_abs_error, o.max_rel_error) == ("y", (7,), math.inf, math.inf)
+    assert (o.out_of_tolerance, o.mismatched, o.passed) == (1.0, 7, False)
+    assert o.reference_max_abs == 3.0
+    assert o.note == "shape (7,) differs from the reference (2, 3)"
+    small = compare_output("y", np.ones(4), np.ones((1, 3)), rtol=1, atol=1)
+    assert (small.shape, small.mismatched) == ((1, 3), 4)
+    assert small.note == "shape (1, 3) differs from the reference (4,)"
+    (same,) = build_report({"y": np.ones((2, 2))}, {"y": np.ones(4)}, rtol=0, atol=0).outputs
+    assert same.passed and same.shape == (2, 2) and same.note == ""
+
+
+def test_figures_of_a_comparison():
+    ref = np.array([[2.0, -4.0], [0.0, 8.0]])
+    got = np.array([[2.5, -4.0], [0.25, 7.0]])
+    o = compare_output("out", ref, got, rtol=0.0, atol=0.3)
+    assert (o.name, o.shape) == ("out", (2, 2))
+    assert o.max_abs_error == 1.0  # |7 - 8|
+    assert o.max_rel_error == 0.25  # 0.5 / 2; the zero reference element has no relative error
+    assert (o.mismatched, o.out_of_tolerance, o.passed) == (2, 0.5, False)
+    assert (o.reference_max_abs, o.fp16_overflow, o.histogram, o.note) == (8.0, 0, None, "")
+    zero = compare_output("z", np.zeros(3), np.array([0.0, 1e-9, -1e-9]), rtol=0, atol=1e-8)
+    assert (zero.max_rel_error, zero.max_abs_error, zero.passed) == (0.0, 1e-9, True)
+    empty = compare_output("e", np.zeros((0, 4)), np.zeros((0, 4)), rtol=0, atol=0)
+    assert (empty.max_abs_error, empty.max_rel_error, empty.out_of_tolerance) == (0.0, 0.0, 0.0)
+    assert empty.passed and empty.shape == (0, 4) and math.isnan(empty.reference_max_abs)
+    lists = compare_output("l", [1, 2], [1, 3], rtol=0, atol=0)  # plain lists and ints
+    assert (lists.max_abs_error, lists.max_rel_error, lists.mismatched) == (1.0, 0.5, 1)
+
+
+def test_non_finite_pairs():
+    ref = np.array([np.nan, np.inf, -np.inf, np.inf, 1.0, np.nan])
+    got = np.array([np.nan, np.inf, -np.inf, -np.inf, np.nan, 1.0])
+    o = compare_output("y", ref, got, rtol=0.5, atol=0.5)  # atol + rtol * inf is no tolerance
+    assert (o.mismatched, o.max_abs_error, o.max_rel_error) == (3, math.inf, math.inf)
+    assert not compare_output("y", [np.nan], [1.0], rtol=1, atol=1).passed
+    assert not compare_output("y", [-np.inf], [1e300], rtol=1, atol=1).passed
+    assert compare_output("y", [1e300], [np.inf], rtol=1, atol=1).mismatched == 1
+    assert o.reference_max_abs == 1.0
+    assert o.note == ""  # the reference holds inf itself: no overflow story
+    ok = compare_output("y", ref[:3], got[:3], rtol=0, atol=0)
+    assert (ok.passed, ok.max_abs_error, ok.max_rel_error) == (True, 0.0, 0.0)
+    assert math.isnan(compare_output("y", [np.nan], [np.nan], rtol=0, atol=0).reference_max_abs)
+
+
+def test_fp16_overflow_counts_finite_values_past_65504_and_names_the_fix():
+    ref = np.array([65504.0, -65504.5, 70000.0, np.inf, 1.0])
+    got = ref.copy()
+    o = compare_output("y", ref, got, rtol=0, atol=0)
+    assert o.passed and o.fp16_overflow == 2 and o.reference_max_abs == 70000.0
+    assert o.note == (
+        "2 reference values lie past FP16's range (|x| > 65504; largest 7e+04). An FP16 engine "
+        "cannot hold them. Keep the layers that produce them in FP32 (--layerPrecisions / "
+        "--precisionConstraints) or rescale the model."
+    )
+    got = np.array([np.inf, -65504.5, np.inf, np.inf, -np.inf])
+    o = compare_output("y", ref, got, rtol=0, atol=0)
+    assert o.note.startswith(
+        "2 reference values lie past FP16's range (|x| > 65504; largest 7e+04). An FP16 engine "
+        "cannot hold them, and 3 engine values became inf. Keep"
+    )
+
+
+def test_an_engine_inf_is_explained_only_when_it_fails_and_the_reference_is_finite():
+    text = (
+        "the engine produced inf where the reference is finite: an intermediate value "
+        "probably overflowed FP16 (|x| > 65504); try FP32 for the layers before this output."
+    )
+    assert compare_output("y", [1.0, 2.0], [1.0, -np.inf], rtol=0, atol=0).note == text
+    assert compare_output("y", [1.0, 2.0], [1.0, 3.0], rtol=0, atol=0).note == ""
+    assert compare_output("y", [1.0, np.inf], [2.0, np.inf], rtol=0, atol=0).note == ""
+    assert compare_output("y", [np.inf, 2.0], [np.inf, 2.0], rtol=0, atol=0).note == ""
+
+
+def test_histogram_bins_are_decades_with_exact_labels():
+    diff = np.array([0.0, 1e-7, 5e-7, 1e-6, 3e-5, 2e-4, 1e-3, 0.05, 0.5, 1.0, 10.0, 99.0, np.inf])
+    assert error_histogram(diff.reshape(1, -1)) == [
+        ("< 1e-07", 1), ("1e-07..1e-06", 2), ("1e-06..1e-05", 1), ("1e-05..0.0001", 1),
+        ("0.0001..0.001", 1), ("0.001..0.01", 1), ("0.01..0.1", 1), ("0.1..1", 1),
+        ("1..10", 1), (">= 10", 3),
+    ]  # fmt: skip
+    o = compare_output("y", np.zeros(3), np.array([0.0, 2e-3, np.nan]), rtol=0, atol=1,
+                       histogram=True)  # fmt: skip
+    assert dict(o.histogram) == {**{label: 0 for label, _ in error_histogram([])},
+                                 "< 1e-07": 1, "0.001..0.01": 1, ">= 10": 1}  # fmt: skip
+
+
+def test_report_figures_repr_and_table():
+    ref = {"a": np.ones((2, 2)), "b": np.array([1.0, 2.0, 4.0, 8.0])}
+    got = {"b": np.array([1.0, 2.0, 4.5, 8.0]), "a": np.ones((2, 2)), "extra": np.ones(1)}
+    report = build_report(ref, got, rtol=1e-3, atol=2e-2, engine="e.plan", onnx="m.onnx")
+    assert [o.name for o in report.outputs] == ["a", "b"]
+    assert (report.engine, report.onnx) == ("e.plan", "m.onnx")
+    assert (report.rtol, report.atol) == (1e-3, 2e-2)
+    assert report.max_abs_error == 0.5 and report.notes == [] and not report.passed
+    assert repr(report) == (
+        "accuracy FAILED (rtol=0.001, atol=0.02)\n"
+        "  a: max abs 0, max rel 0, 0.00% out of tolerance -> ok\n"
+        "  b: max abs 0.5, max rel 0.125, 25.00% out of tolerance -> FAIL"
+    )
+    table = report.table
+    assert list(table.columns) == ["output", "shape", "max abs error", "max rel error",
+                                   "out of tolerance %", "passed"]  # fmt: skip
+    assert table.to_dict("records") == [
+        {"output": "a", "shape": "2x2", "max abs error": 0.0, "max rel error": 0.0,
+         "out of tolerance %": 0.0, "passed": True},
+        {"output": "b", "shape": "4", "max abs error": 0.5, "max rel error": 0.125,
+         "out of tolerance %": 25.0, "passed": False},
+    ]  # fmt: skip
+    good = build_report({"a": np.ones(2)}, {"a": np.ones(2)}, rtol=1e-3, atol=0)
+    assert good.passed and repr(good).startswith("accuracy PASSED (rtol=0.001, atol=0)\n")
+    nothing = build_report({}, {"a": np.ones(2)}, rtol=1e-3, atol=0)
+    assert not nothing.passed and math.isnan(nothing.max_abs_error)
+
+
+def test_outputs_the_engine_did_not_export_fail_the_report():
+    ref = {"a": np.ones(2), "m1": np.ones(2), "b": np.ones(2), "m2": np.ones(3)}
+    report = build_report(ref, {"b": np.ones(2), "a": np.ones(2)}, rtol=1e-3, atol=1e-3)
+    assert not report.passed
+    assert report.notes == ["the engine exported no values for ['m1', 'm2']"]
+    assert [o.name for o in report.outputs] == ["a", "b", "m1", "m2"]
+    m1 = report.outputs[2]
+    assert (m1.shape, m1.max_abs_error, m1.max_rel_error) == ((), math.inf, math.inf)
+    assert (m1.out_of_tolerance, m1.mismatched, m1.passed, m1.note) == (1.0, 0, False, "missing")
+    assert math.isnan(m1.reference_max_abs)
+    assert repr(report).endswith("  note: the engine exported no values for ['m1', 'm2']")
+
+
+def test_a_relative_tolerance_below_the_printed_digits_is_noted():
+    text = (
+        "trtexec writes --exportOutput values with 6 significant digits, so relative "
+        "differences below ~1e-6 are rounding, not the engine"
+    )
+    one = {"a": np.ones(2)}
+    assert build_report(one, one, rtol=1e-7, atol=1).notes == [text]
+    assert build_report(one, one, rtol=1e-6, atol=0).notes == []
+    both = build_report({"a": np.ones(2), "b": np.ones(1)}, one, rtol=0, atol=1)
+    assert both.notes == ["the engine exported no values for ['b']", text]
+
+
+def test_report_html_is_exact_and_escaped():
+    ref = {"<a>": np.array([1.0, 2.0]), "b": np.array([1.0, 1e5])}
+    got = {"<a>": np.array([1.0, 2.0]), "b": np.array([1.0, np.inf])}
+    report = build_report(ref, got, rtol=1e-3, atol=1e-3, histogram=True)
+    report.notes.append("x < y & z")
+    expected = (
+        '<div class="trt-magic-accuracy"><b style="color:#cf222e">accuracy FAILED</b> '
+        "<span>rtol=0.001, atol=0.001; reference: ONNX Runtime (CPU)</span>"
+        "<table><thead><tr><th>output</th><th>shape</th><th>max abs error</th>"
+        "<th>max rel error</th><th>out of tolerance</th><th></th></tr></thead><tbody>"
+        "<tr><td>&lt;a&gt;</td><td>2</td><td>0</td><td>0</td><td>0.000%</td>"
+        '<td style="color:#1a7f37">pass</td></tr>'
+        "<tr><td>b</td><td>2</td><td>inf</td><td>inf</td><td>50.000%</td>"
+        '<td style="color:#cf222e">FAIL</td></tr></tbody></table>'
+        "<ul><li>x &lt; y &amp; z</li><li>b: 1 reference values lie past FP16&#x27;s range"
+    )
+    html = report._repr_html_()
+    assert html.startswith(expected)
+    row = '<td><div style="background:#4c72b0;height:0.8em;width:{}px"></div></td></tr>'
+    assert html.endswith(
+        "</li></ul>"
+        "<details><summary>&lt;a&gt;: abs error histogram</summary><table>"
+        + "<tr><td>&lt; 1e-07</td><td>2</td>" + row.format(200)
+        + "".join(f"<tr><td>{lo}</td><td>0</td>" + row.format(0) for lo in [
+            "1e-07..1e-06", "1e-06..1e-05", "1e-05..0.0001", "0.0001..0.001", "0.001..0.01",
+            "0.01..0.1", "0.1..1", "1..10", "&gt;= 10"])
+        + "</table></details>"
+        "<details><summary>b: abs error histogram</summary><table>"
+        + "<tr><td>&lt; 1e-07</td><td>1</td>" + row.format(100)
+        + "".join(f"<tr><td>{lo}</td><td>0</td>" + row.format(0) for lo in [
+            "1e-07..1e-06", "1e-06..1e-05", "1e-05..0.0001", "0.0001..0.001", "0.001..0.01",
+            "0.01..0.1", "0.1..1", "1..10"])
+        + "<tr><td>&gt;= 10</td><td>1</td>" + row.format(100)
+        + "</table></details></div>"
+    )  # fmt: skip
+    passed = build_report({"a": np.ones(1)}, {"a": np.ones(1)}, rtol=0.5, atol=0)
+    assert passed._repr_html_() == (
+        '<div class="trt-magic-accuracy"><b style="color:#1a7f37">accuracy PASSED</b> '
+        "<span>rtol=0.5, atol=0; reference: ONNX Runtime (CPU)</span>"
+        "<table><thead><tr><th>output</th><th>shape</th><th>max abs error</th>"
+        "<th>max rel error</th><th>out of tolerance</th><th></th></tr></thead><tbody>"
+        "<tr><td>a</td><td>1</td><td>0</td><td>0</td><td>0.000%</td>"
+        '<td style="color:#1a7f37">pass</td></tr></tbody></table></div>'
+    )
+
+
 # ------------------------------------------------------------------ inputs and reference
 
 

@@ -193,6 +193,95 @@ def test_preflight_opset_above_cap():
     assert preflight({"Relu": 1}, "10.15.0", 18) == []
 
 
+def test_preflight_findings_are_exact_and_sorted_by_operator():
+    hist = {"Conv": 3, "NoSuchOp": 1, "com.microsoft::Gelu": 2, "CumSum": 4, "Bernoulli": 1}
+    found = preflight(hist, "8.6.1", 17)
+    assert [str(f) for f in found] == [
+        "[unsupported] Bernoulli (x1): not supported by TensorRT 8.6.1",
+        "[restricted] CumSum (x4): `axis` must be an initializer",
+        "[unknown] NoSuchOp (x1) is not in the TensorRT 8.6.1 operator table",
+        "[custom] com.microsoft::Gelu (x2): custom domain; needs a TensorRT plugin",
+    ]
+    assert [(f.op, f.count, f.level) for f in found] == [
+        ("Bernoulli", 1, "unsupported"), ("CumSum", 4, "restricted"), ("NoSuchOp", 1, "unknown"),
+        ("com.microsoft::Gelu", 2, "custom"),
+    ]  # fmt: skip
+
+
+def test_preflight_of_an_unknown_version_names_the_table_it_used():
+    found = preflight({"Bernoulli": 2, "Relu": 1}, None, 18)
+    assert [(f.op, f.count, f.level, f.message) for f in found] == [
+        ("", 0, "opset", "the graph is opset 18; TensorRT (unknown; operators-8.6.md) parses up to 17"),
+        ("Bernoulli", 2, "unsupported", "Bernoulli (x2): not supported by TensorRT (unknown; operators-8.6.md)"),
+    ]  # fmt: skip
+
+
+def _graph(nodes, initializers=(), opset=17):
+    """An ONNX model (operator tables read the graph only: no shapes, no weights needed)."""
+    from onnx import TensorProto, helper
+
+    inits = [helper.make_tensor(n, TensorProto.INT64, [1], [0]) for n in initializers]
+    graph = helper.make_graph(nodes, "g", [], [], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def test_preflight_checks_constant_inputs_where_the_restriction_names_them():
+    from onnx import helper
+
+    node = helper.make_node
+    model = _graph([
+        node("Constant", [], ["k"], value_int=0),
+        node("CumSum", ["x", "ax"], ["c1"]),  # an initializer: fine
+        node("CumSum", ["x", "k"], ["c2"]),  # a Constant node's output: fine
+        node("CumSum", ["x", "computed"], ["c3"]),  # breaks it
+        node("CumSum", ["x", "computed"], ["c4"], domain="ai.onnx"),  # breaks it
+        node("CumSum", ["x", "computed"], ["c5"], domain="com.other"),  # not ONNX's CumSum
+        node("Slice", ["x", "s", "e", "computed"], ["s1"]),  # axes (input 3) computed
+        node("Slice", ["computed", "computed", "computed", "ax", "computed"], ["s2"]),
+        node("Slice", ["x", "s", "e"], ["s3"]),  # no axes
+        node("Slice", ["x", "s", "e", ""], ["s4"]),  # axes left out by name
+    ], ["ax"])  # fmt: skip
+    found = preflight({"CumSum": 5, "Slice": 4, "Relu": 1}, "8.6.1", 17, model)
+    assert [(f.op, f.count, f.level, f.message) for f in found] == [
+        ("CumSum", 2, "restricted", "CumSum (x2 breaking it): `axis` must be an initializer"),
+        ("Slice", 1, "restricted", "Slice (x1 breaking it): `axes` must be an initializer"),
+    ]
+    fine = _graph([node("CumSum", ["x", "ax"], ["y"]), node("Slice", ["x", "ax"], ["z"])], ["ax"])
+    assert preflight({"CumSum": 1, "Slice": 1}, "8.6.1", 17, fine) == []
+    assert [f.count for f in preflight({"CumSum": 1, "Slice": 1}, "8.6.1", 17)] == [1, 1]
+
+
+def test_squeeze_axes_are_an_attribute_before_opset_13():
+    from onnx import helper
+
+    for op in ("Squeeze", "Unsqueeze"):
+        model = _graph([helper.make_node(op, ["x", "computed"], ["y"])])
+        assert preflight({op: 1}, "8.6.1", 12, model) == []
+        (found,) = preflight({op: 1}, "8.6.1", 13, model)
+        assert (found.op, found.count, found.level) == (op, 1, "restricted")
+        assert found.message.startswith(f"{op} (x1 breaking it): `axes` must be")
+
+
+def test_pad_axes_are_its_fourth_input_and_unchecked_rules_keep_the_whole_count():
+    from onnx import helper
+
+    node = helper.make_node
+    model = _graph([
+        node("Pad", ["x", "computed", "computed", "computed"], ["p1"]),
+        node("Pad", ["x", "computed", "computed", "ax"], ["p2"]),
+        node("ReduceMean", ["x", "ax"], ["r"]),  # a rule on an input the pre-flight cannot place
+        node("QuantizeLinear", ["x", "ax", "ax"], ["q"]),  # a rule that is not about constants
+        node("Bernoulli", ["x"], ["b"]),
+    ], ["ax"], opset=18)  # fmt: skip
+    hist = {"Pad": 2, "ReduceMean": 3, "QuantizeLinear": 1}
+    found = preflight(hist, "10.1.0", 18, model)
+    assert [(f.op, f.count, f.message) for f in found] == [
+        ("Pad", 1, "Pad (x1 breaking it): `axes` must be an initializer"),
+        ("QuantizeLinear", 1, "QuantizeLinear (x1): `y_zero_point` must be 0"),
+        ("ReduceMean", 3, "ReduceMean (x3): `axes` must be an initializer"),
+    ]
+
+
 # ---- catalogue text rules (texts quoted from torch 2.13) -----------------------------------
 
 

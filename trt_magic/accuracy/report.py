@@ -146,13 +146,14 @@ def compare_output(
         )  # fmt: skip
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(got - ref)
-        both_nan = np.isnan(ref) & np.isnan(got)
-        same_inf = np.isinf(ref) & (ref == got)
-        diff = np.where(both_nan | same_inf, 0.0, diff)
+        exact = (np.isnan(ref) & np.isnan(got)) | (np.isinf(ref) & (ref == got))
+        diff = np.where(exact, 0.0, diff)
         diff = np.where(np.isnan(diff), np.inf, diff)
-        bad = diff > atol + rtol * np.abs(ref)
+        # a NaN or inf reference has no tolerance (atol + rtol * inf would let -inf or 1.0 pass)
+        bad = (diff > atol + rtol * np.abs(ref)) | (~np.isfinite(ref) & ~exact)
         nonzero = np.abs(ref) > 0
         rel = diff[nonzero] / np.abs(ref[nonzero])
+        rel = np.where(np.isnan(rel), np.inf, rel)  # inf off an inf reference
     overflow = int(np.count_nonzero(np.isfinite(ref) & (np.abs(ref) > FP16_MAX)))
     mismatched = int(np.count_nonzero(bad))
     out = OutputAccuracy(

@@ -63,9 +63,7 @@ class Stage:
         self._names: set[str] = set()
         self._staged: dict[str, Path] = {}  # container path -> staged host path
         self._cpath: dict[int, str] = {}  # id(ref) -> its container path
-        self.plan: PathPlan = plan_paths(
-            args, resolve, root=None, temp_engines=False, place=self._place
-        )
+        self.plan: PathPlan = plan_paths(args, resolve, place=self._place)  # no mounts, no temp
         outs = sorted((r for r in self.plan.refs if r.direction in ("output", "inout")),
                       key=lambda r: r.kind != "engine")  # fmt: skip
         first = outs[0].host.parent if outs else self.cache_dir / "staging"
@@ -100,8 +98,8 @@ class Stage:
             return str(host)
         cpath = self._mount(host, _safe(host.name))
         if ref.flag == "--onnx" and host.is_file():
-            for loc in external_data_files(host):
-                self._external(host, loc)
+            for loc in external_data_files(host):  # where trtexec looks: beside the model it reads
+                self._external(host, PurePosixPath(cpath).parent, loc)
         return cpath
 
     def _mount(self, host: Path, name: str) -> str:
@@ -109,14 +107,15 @@ class Stage:
         if real in self._in_files:
             return self._in_files[real]
         folder = self._in_dirs.setdefault(host.parent, IN / f"in{len(self._in_dirs)}")
-        cpath = str(folder / name)
-        while cpath in self._in_files.values():
-            cpath = str(folder / f"{len(self._in_files)}-{name}")
+        cpath, n = str(folder / name), len(self._in_files)
+        taken = {c for _, c in self.inputs}
+        while cpath in taken:  # "x y.bin" beside "x_y.bin" (and "1-x_y.bin"...)
+            cpath, n = str(folder / f"{n}-{name}"), n + 1
         self._in_files[real] = cpath
         self.inputs.append((real, cpath))
         return cpath
 
-    def _external(self, onnx: Path, loc: str) -> None:
+    def _external(self, onnx: Path, folder: PurePosixPath, loc: str) -> None:
         rel = PurePosixPath(loc)
         path = onnx.parent / rel
         if rel.is_absolute() or ".." in rel.parts or not path.is_file():
@@ -125,10 +124,15 @@ class Stage:
             )
             return
         real = Path(os.path.realpath(path))
-        if real not in self._in_files:
-            cpath = str(self._in_dirs.setdefault(onnx.parent, IN / f"in{len(self._in_dirs)}") / rel)
-            self._in_files[real] = cpath
+        cpath = str(folder / rel)
+        mounted = {c: r for r, c in self.inputs}
+        if cpath not in mounted:  # a file flagged too keeps its own place as well
+            self._in_files.setdefault(real, cpath)
             self.inputs.append((real, cpath))
+        elif mounted[cpath] != real:  # another input took the place the model needs
+            raise RunnerError(f"{onnx.name} reads external data {loc!r} at {cpath}, where "
+                              f"trtexec would see another input ({mounted[cpath]}).",
+                              hint="rename that input file; nothing was started")  # fmt: skip
 
     # ----- checks (before anything starts) -----
 
@@ -181,7 +185,7 @@ class Stage:
             if ref.direction == "inout" and ref.host.is_file():
                 copy_atomic(ref.host, self.staged(ref))
             elif ref.direction == "dir":
-                self.staged(ref).mkdir(0o700, exist_ok=True)
+                self.staged(ref).mkdir(0o700)
 
     def staged(self, ref: FileRef) -> Path:
         return self._staged[self.container_path(ref)]
@@ -229,7 +233,7 @@ class Stage:
         """Remove the folder and everything left in it (idempotent)."""
         if self.opened:
             remove_tree(self.folder)
-            (self.cache_dir / "active" / self.folder.name).unlink(missing_ok=True)
+            remove_tree(self.cache_dir / "active" / self.folder.name)  # the record: best effort
 
     def docker_args(self) -> list[str]:
         """``-v`` options that reproduce the mounts by hand (outputs into the first one's folder)."""
@@ -300,8 +304,8 @@ def _clear_dead_registered(active: Path) -> None:
             continue
         try:
             folder = Path(Path(entry.path).read_text(encoding="utf-8").strip())
-        except OSError:
+        except (OSError, ValueError):  # unreadable, or not text: the record alone goes
             folder = None
         if folder is not None and folder.name == entry.name:  # never a folder it does not name
             remove_tree(folder)
-        Path(entry.path).unlink(missing_ok=True)
+        remove_tree(Path(entry.path))
