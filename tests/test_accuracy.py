@@ -233,6 +233,27 @@ def test_figures_of_a_comparison():
     assert (lists.max_abs_error, lists.max_rel_error, lists.mismatched) == (1.0, 0.5, 1)
 
 
+def test_figures_are_taken_in_float64_whatever_the_input_type():
+    ref = np.array([-128, 5], np.int8)
+    o = compare_output("y", ref, np.array([127, 5], np.int8), rtol=1, atol=0)
+    assert (o.max_abs_error, o.max_rel_error, o.mismatched) == (255.0, 255 / 128, 1)
+    assert o.reference_max_abs == 128.0
+    assert compare_output("y", ref, ref.copy(), rtol=1, atol=0).passed
+    big = compare_output("y", [10**30], [10**30 + 1], rtol=1e-9, atol=0)  # Python ints
+    assert big.passed and big.max_abs_error == 0.0
+    assert compare_output("y", [1.0], [10**30], rtol=0, atol=0).max_abs_error == 1e30
+    assert error_histogram([10**30]) == error_histogram([1e30])
+
+
+def test_a_comparison_warns_of_nothing():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        o = compare_output("y", [np.inf, 1e308, 0.0], [np.inf, -1e308, np.nan], rtol=10, atol=0)
+    assert (o.mismatched, o.max_abs_error) == (1, math.inf)  # 2e308 is within 10 * 1e308
+
+
 def test_non_finite_pairs():
     ref = np.array([np.nan, np.inf, -np.inf, np.inf, 1.0, np.nan])
     got = np.array([np.nan, np.inf, -np.inf, -np.inf, np.nan, 1.0])
@@ -278,11 +299,11 @@ def test_an_engine_inf_is_explained_only_when_it_fails_and_the_reference_is_fini
 
 
 def test_histogram_bins_are_decades_with_exact_labels():
-    diff = np.array([0.0, 1e-7, 5e-7, 1e-6, 3e-5, 2e-4, 1e-3, 0.05, 0.5, 1.0, 10.0, 99.0, np.inf])
+    diff = np.array([0.0, 1e-7, 5e-7, 1e-6, 3e-5, 2e-4, 1e-3, 0.05, 0.5, 1.0, 10.0, 9.0, np.inf])
     assert error_histogram(diff.reshape(1, -1)) == [
         ("< 1e-07", 1), ("1e-07..1e-06", 2), ("1e-06..1e-05", 1), ("1e-05..0.0001", 1),
         ("0.0001..0.001", 1), ("0.001..0.01", 1), ("0.01..0.1", 1), ("0.1..1", 1),
-        ("1..10", 1), (">= 10", 3),
+        ("1..10", 2), (">= 10", 2),
     ]  # fmt: skip
     o = compare_output("y", np.zeros(3), np.array([0.0, 2e-3, np.nan]), rtol=0, atol=1,
                        histogram=True)  # fmt: skip
@@ -565,3 +586,14 @@ def test_a_failed_check_leaves_no_temp_folder_and_inputs_follow_no_symlink(
     (work / "input0.bin").symlink_to(victim)
     assert check_accuracy(run, workdir=work).passed
     assert victim.read_text() == "keep" and not (work / "input0.bin").is_symlink()
+
+
+def test_html_of_a_one_element_histogram_and_a_matrix():
+    report = build_report({"m": np.ones((1, 1))}, {"m": np.ones((1, 1))}, rtol=0, atol=0,
+                          histogram=True)  # fmt: skip
+    html = report._repr_html_()
+    assert "<tr><td>m</td><td>1x1</td>" in html
+    assert (
+        '<tr><td>&lt; 1e-07</td><td>1</td><td><div style="background:#4c72b0;height:0.8em;'
+        'width:200px"></div></td></tr>'
+    ) in html

@@ -123,6 +123,13 @@ def test_without_an_engine_the_first_output_holds_the_folder(tmp_path):
     assert none.docker_args() == ["-v", f"{tmp_path}/m.onnx:/trt_magic/in0/m.onnx:ro"]
 
 
+def test_container_paths_by_default_and_a_cache_alone_holds_the_folder(tmp_path):
+    st = Stage(["--onnx=m.onnx", "--timingCacheFile=c/t.cache"], lambda p: tmp_path / p, tmp_path)
+    assert st.plan.args == ["--onnx=/trt_magic/in0/m.onnx", f"--timingCacheFile={OUT}/t.cache"]
+    assert st.first_output == tmp_path / "c" / "t.cache"
+    assert st.folder.parent == tmp_path / "c"
+
+
 def test_same_names_get_distinct_container_paths(tmp_path):
     for d in ("a", "b"):
         (tmp_path / d).mkdir()
@@ -213,6 +220,11 @@ def test_external_data_already_mounted_is_not_mounted_twice(tmp_path):
         (tmp_path / "w b.bin", "/trt_magic/in0/w b.bin"),  # also where the model looks for it
     ]
     assert st.plan.args[0] == "--loadInputs=x:/trt_magic/in0/w.bin,y:/trt_magic/in0/w_b.bin"
+    later = stage(tmp_path, "--onnx=model.onnx", "--loadInputs=x:w.bin")  # flagged after
+    assert later.inputs == [(model, "/trt_magic/in0/model.onnx"),
+                            (tmp_path / "w b.bin", "/trt_magic/in0/w b.bin"),
+                            (tmp_path / "w.bin", "/trt_magic/in0/w.bin")]  # fmt: skip
+    assert later.plan.args[1] == "--loadInputs=x:/trt_magic/in0/w.bin"
     missing = stage(tmp_path, "--onnx=nothere.onnx")  # a missing model: no external data read
     assert missing.inputs == [(tmp_path / "nothere.onnx", "/trt_magic/in0/nothere.onnx")]
 
@@ -275,6 +287,8 @@ def test_two_outputs_on_one_file_are_refused_but_two_tempdirs_are_not(tmp_path):
     assert err.message == f"--exportLayerInfo and --exportProfile both write {tmp_path}/x.json."
     assert err.hint == "give each output its own file; nothing was started"
     stage(tmp_path, "--tempdir=t", "--tempdir=t").check()
+    (tmp_path / "t").mkdir()
+    stage(tmp_path, "--tempdir=t").check()  # an existing folder: what --tempdir names
     stage(tmp_path, "--exportProfile=a.json", "--exportTimes=b.json", "--tempdir=t").check()
 
 
@@ -288,6 +302,13 @@ def test_an_output_naming_a_folder_is_refused(tmp_path, raw):
         f"give a file name, e.g. --saveDebugTensors={host / 'model.plan'}; nothing was started"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("raw", ["", ".", "..", "~"])
+def test_a_folder_name_is_refused_even_where_no_folder_exists(tmp_path, raw):
+    gone = tmp_path / "gone" / "deeper"
+    st = Stage([f"--saveDebugTensors=t:{raw}"], lambda p: gone / p, tmp_path / "cache")
+    assert refused(st).message == (f"--saveDebugTensors={raw or gone} names a folder, not a file.")
 
 
 def test_outputs_that_are_not_regular_files_are_refused(tmp_path):
@@ -330,6 +351,15 @@ def test_an_output_folder_under_a_file_is_refused(tmp_path):
 
 
 # as another user: the permission checks root would pass
+
+
+def as_me(fn) -> str:
+    """``fn``'s error message in this process (as root), or "ok"."""
+    try:
+        fn()
+    except RunnerError as exc:
+        return f"{exc.message}\n{exc.hint}"
+    return "ok"
 
 
 def as_nobody(fn) -> str:
@@ -382,12 +412,14 @@ def test_permissions_are_checked_as_the_user_who_runs(shared):
     def check(*args):
         return lambda: Stage(list(args), lambda p: shared / p, cache).check()
 
+    assert as_me(check("--onnx=secret.onnx")) == "ok"  # root reads it
     assert as_nobody(check("--onnx=secret.onnx")) == (
         f"you cannot read --onnx={shared}/secret.onnx.\ncheck its permissions; nothing was started"
     )
     no_write = (
         "choose a folder you may write (check its owner, group and mode); nothing was started"
     )
+    assert as_me(check("--onnx=open.onnx", "--saveEngine=ro/new/e.plan")) == "ok"
     assert as_nobody(check("--onnx=open.onnx", "--saveEngine=ro/new/e.plan")) == (
         f"you cannot write into {shared}/ro.\n{no_write}"
     )
@@ -400,6 +432,10 @@ def test_permissions_are_checked_as_the_user_who_runs(shared):
     (shared / "ro" / "x").mkdir()
     (shared / "ro" / "x").chmod(0o777)
     assert as_nobody(check("--saveEngine=ro/x/e.plan", "--tempdir=ro/t")) == "ok"
+    assert as_me(check("--saveEngine=ro/x/e.plan", "--exportProfile=ro/p.json")) == "ok"
+    assert as_nobody(check("--saveEngine=ro/x/e.plan", "--exportProfile=ro/p.json")) == (
+        f"you cannot write into {shared}/ro.\n{no_write}"
+    )
     (shared / "sticky").mkdir()
     (shared / "sticky").chmod(0o1777)
     assert as_nobody(check("--tempdir=sticky/t", "--saveEngine=ro/x/e.plan")) == "ok"
@@ -423,6 +459,11 @@ def test_a_file_of_another_user_in_a_sticky_folder_is_not_replaced(shared):
     )
     assert as_nobody(check("mine.plan")) == "ok"
     assert as_nobody(check("new.plan")) == "ok"
+    (sticky / "other.plan").write_bytes(b"x")
+    os.chown(sticky / "other.plan", 65533, 65533)
+    os.chown(sticky, 65533, 65533)
+    assert as_me(check("other.plan")) == "ok"  # root may
+    assert as_nobody(check("other.plan")).startswith(f"--saveEngine={sticky}/other.plan belongs")
     os.chown(sticky, 65534, 65534)  # the folder's owner may replace any file in it
     assert as_nobody(check("root.plan")) == "ok"
     os.chown(sticky, 0, 0)
@@ -478,17 +519,17 @@ def test_close_before_open_removes_nothing(tmp_path):
 
 def test_settle_moves_what_a_passed_run_wrote_and_the_log(tmp_path):
     (tmp_path / "cache.bin").write_bytes(b"old cache")
-    st = stage(tmp_path, "--saveEngine=e.plan", "--exportProfile=p.json",
-               "--timingCacheFile=cache.bin", "--saveDebugTensors=t:dbg.bin",
-               "--exportTimes=times.json", "--tempdir=t")  # fmt: skip
+    st = stage(tmp_path, "--tempdir=t", "--onnx=m.onnx", "--saveEngine=e.plan",
+               "--exportProfile=p.json", "--timingCacheFile=cache.bin",
+               "--saveDebugTensors=t:dbg.bin", "--exportTimes=times.json")  # fmt: skip
     st.open()
-    engine, profile, timing, debug = st.plan.refs[:4]
+    engine, profile, timing, debug = st.plan.refs[2:6]
     st.staged(engine).write_bytes(b"engine")
     st.staged(profile).write_bytes(b"[]")
     st.staged(timing).write_bytes(b"new cache")
     st.staged(debug).write_bytes(b"dbg")
     (tmp_path / "elsewhere").write_bytes(b"secret")
-    st.staged(st.plan.refs[4]).symlink_to(tmp_path / "elsewhere")  # never followed
+    st.staged(st.plan.refs[6]).symlink_to(tmp_path / "elsewhere")  # never followed
     st.log.write_text("&&&& PASSED\n")
     produced = st.settle(True)
     assert produced == {
@@ -621,3 +662,22 @@ def test_an_unreadable_record_is_dropped(tmp_path):
     assert not record.exists() and not garbled.exists()
     assert (tmp_path / "x").is_dir()
     st.close()
+
+
+def test_a_folder_whose_name_is_not_utf8_is_recorded_and_cleared(tmp_path):
+    odd = tmp_path / os.fsdecode(b"caf\xe9")  # a Latin-1 name: not UTF-8
+    st = stage(tmp_path, f"--saveEngine={odd}/e.plan")
+    st.open()
+    record = tmp_path / "cache" / "active" / st.folder.name
+    assert record.read_bytes() == os.fsencode(st.folder)
+    st.close()
+    assert not st.folder.exists() and not record.exists()
+    dead = dead_pid()
+    left = odd / f"{PREFIX}{HOST}~{dead}-c1-run"
+    left.mkdir()
+    record = tmp_path / "cache" / "active" / left.name
+    record.write_bytes(os.fsencode(left) + b"\n")
+    other = stage(tmp_path, "--saveEngine=e.plan")
+    other.open()
+    assert not left.exists() and not record.exists()
+    other.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ def error_histogram(diff) -> list[tuple[str, int]]:
 
     flat = np.asarray(diff, dtype=np.float64).ravel()
     counts = []
-    for lo, hi in zip(HIST_EDGES[:-1], HIST_EDGES[1:], strict=True):
+    for lo, hi in itertools.pairwise(HIST_EDGES):
         if lo == 0.0:
             n, label = np.count_nonzero(flat < hi), f"< {hi:g}"
         else:

@@ -35,9 +35,9 @@ def preflight(
     checked against ("`axes` must be an initializer") is reported only for the nodes that
     break it; without it, every restricted operator is listed.
     """
-    table = tensorrt.operator_table_for(trt_version)
     support = tensorrt.operator_support(trt_version)
-    label = f"TensorRT {trt_version}" if trt_version else f"TensorRT (unknown; {table})"
+    unknown = f"TensorRT (unknown; {tensorrt.operator_table_for(None)})"
+    label = f"TensorRT {trt_version}" if trt_version else unknown
     findings: list[Finding] = []
     cap = tensorrt.max_opset(trt_version)
     if opset > cap:
@@ -46,7 +46,7 @@ def preflight(
         )
     held = _const_check(model)
     for op, count in sorted(histogram.items()):
-        found = _finding(op, count, support.get(op), label, table)
+        found = _finding(op, count, support.get(op), label)
         if held and found and found[0].level == "restricted":
             broken = _broken(op, support[op].restrictions, held, opset)
             if broken is not None:
@@ -98,7 +98,7 @@ def _restricted(op: str, broken: int, restriction: str) -> Finding:
     return Finding(op, broken, "restricted", f"{op} (x{broken} breaking it): {restriction}")
 
 
-def _finding(op: str, count: int, row, label: str, table: str) -> list[Finding]:
+def _finding(op: str, count: int, row, label: str) -> list[Finding]:
     times = f"{op} (x{count})"
     if "::" in op:
         return [Finding(op, count, "custom", f"{times}: custom domain; needs a TensorRT plugin")]

@@ -138,9 +138,8 @@ class Stage:
 
     def check(self) -> None:
         """Refuse unsafe paths before anything starts (see module docstring)."""
-        reads = {os.path.realpath(h): r for r in self.plan.inputs for h in [r.host]}
-        for real, _ in self.inputs:
-            reads.setdefault(str(real), None)
+        reads = {str(real): None for real, _ in self.inputs}  # None: external data
+        reads |= {os.path.realpath(r.host): r for r in self.plan.inputs}
         for ref in self.plan.inputs:
             _check_input(ref)
         seen: dict[str, FileRef] = {}
@@ -148,7 +147,7 @@ class Stage:
             if ref.direction not in WRITES:
                 continue
             if ref.direction != "dir":
-                _check_output(ref, self._raw.get(id(ref), ""))
+                _check_output(ref, self._raw[id(ref)])
             real = os.path.realpath(ref.host)
             if real in reads:
                 by = reads[real]
@@ -177,7 +176,7 @@ class Stage:
         os.mkdir(self.folder, 0o700)
         self.opened = True
         try:  # a record for the next run to clear the folder if this kernel dies (best effort)
-            write_atomic(self.cache_dir / "active" / self.folder.name, str(self.folder))
+            write_atomic(self.cache_dir / "active" / self.folder.name, os.fsencode(self.folder))
         except OSError:
             pass
         (self.folder / "out").mkdir(0o700)
@@ -259,7 +258,7 @@ def _check_input(ref: FileRef) -> None:
 def _check_output(ref: FileRef, raw: str) -> None:
     host = ref.host
     if (
-        raw.endswith(("/", os.sep))
+        raw.endswith("/")  # POSIX hosts: os.sep is "/"
         or raw in ("", ".", "..", "~")
         or host == Path(host.anchor)
         or host.is_dir()
@@ -276,7 +275,7 @@ def _check_output(ref: FileRef, raw: str) -> None:
         raise RunnerError(f"{ref.flag}={host} exists and is not a regular file (a socket, device or pipe).",
                           hint="write the output to a new file name; nothing was started")  # fmt: skip
     folder = os.stat(host.parent)
-    mine = os.geteuid() in (0, st.st_uid, folder.st_uid) if hasattr(os, "geteuid") else True
+    mine = os.geteuid() in (0, st.st_uid, folder.st_uid)
     if folder.st_mode & stat.S_ISVTX and not mine:  # a sticky folder (/tmp): not ours to replace
         raise RunnerError(f"{ref.flag}={host} belongs to another user in a sticky folder.",
                           hint="write the output to a new file name; nothing was started")  # fmt: skip
@@ -303,8 +302,8 @@ def _clear_dead_registered(active: Path) -> None:
         if owner is None or pid_alive(owner[1]) or owner[0] != owner_tag().split("~")[0]:
             continue
         try:
-            folder = Path(Path(entry.path).read_text(encoding="utf-8").strip())
-        except (OSError, ValueError):  # unreadable, or not text: the record alone goes
+            folder = Path(os.fsdecode(Path(entry.path).read_bytes().strip()))
+        except OSError:  # unreadable: the record alone goes
             folder = None
         if folder is not None and folder.name == entry.name:  # never a folder it does not name
             remove_tree(folder)
