@@ -281,6 +281,24 @@ def _edited(tmp_path, rel: str, edit) -> str:
     return _replaced(tmp_path, rel, lambda data: (edit(data), data)[1])
 
 
+@pytest.fixture
+def levels(monkeypatch) -> list[int]:
+    """The stacklevel each Dropped.warn call asked for: the frames from the warning up to the
+    reader's caller (what the filename check below sees, also under mutmut's extra frames)."""
+    from trt_magic.results.figures import Dropped
+
+    asked: list[int] = []
+    warn = Dropped.warn
+
+    def spy(self, stacklevel: int = 3) -> None:
+        if self:
+            asked.append(stacklevel)
+        warn(self, stacklevel=stacklevel + 1)
+
+    monkeypatch.setattr(Dropped, "warn", spy)
+    return asked
+
+
 def _warned(recwarn) -> list[str]:
     """The message of each ResultWarning raised; each must point at the caller's line (here),
     not inside trt_magic (mutmut's trampoline adds a frame: checked outside mutmut only)."""
@@ -442,6 +460,8 @@ def test_layer_info_structure_faults(tmp_path):
     )
     with pytest.raises(ResultError, match=r"^layer info is not trtexec"):
         exports.read_layer_info_json([])
+    with pytest.raises(ResultError, match=r"^engine A is not trtexec"):
+        exports.read_layer_info_json([], "engine A")
     path = _edited(tmp_path, MYELIN, lambda d: d["Layers"][2].update(Name=7))
     with pytest.raises(ResultError) as err:
         read_layer_info(path)
@@ -460,6 +480,21 @@ def test_layer_info_structure_faults(tmp_path):
     )
     records, bindings = exports.read_layer_info_json(json.loads((DATA / MYELIN).read_text()))
     assert bindings == ["x", "y", "z"] and records[3].name == "node_max_pool2d_1"
+
+
+@pytest.mark.parametrize(
+    "reader, what",
+    [(read_bindings, "layer info"), (read_layer_info, "layer info"), (read_profile, "profile"),
+     (read_times, "times"), (read_trex_metadata, "metadata"),
+     (read_device_metadata, "device metadata")],
+)  # fmt: skip
+def test_each_reader_names_its_file(tmp_path, reader, what):
+    with pytest.raises(ResultError) as err:
+        reader(tmp_path / "nope.json")
+    assert err.value.message == f"{what} file not found: {tmp_path / 'nope.json'}"
+    with pytest.raises(ResultError) as err:
+        reader(tmp_path)
+    assert err.value.hint == f"pass the file trtexec wrote as the {what}"
 
 
 def test_file_faults_say_what_and_how(tmp_path):
@@ -562,7 +597,7 @@ def test_profile_count_must_be_a_whole_number(tmp_path, count, expected):
     assert err.value.message == f"{path}: record 0: {expected}"
 
 
-def test_profile_count_rules(tmp_path, recwarn):
+def test_profile_count_rules(tmp_path, recwarn, levels):
     path = _edited(tmp_path, TF_PROFILE, lambda d: d[0].update(count=-3))
     records = read_profile(path)
     assert records.count is None and len(records) == 103
@@ -570,6 +605,7 @@ def test_profile_count_rules(tmp_path, recwarn):
         (f"{path}: 1 impossible figure (negative or not finite) read as missing: "
          "record 0: count = -3")
     ]  # fmt: skip
+    assert levels == [4]  # Dropped.warn, read_profile_json, read_profile, its caller
     path = _edited(tmp_path, TF_PROFILE, lambda d: d[0].update(count=0))
     assert read_profile(path).count == 0
     # a second count record (one per profile) does not replace the first; null and {} are skipped
@@ -598,7 +634,7 @@ def test_profile_name_must_be_text(tmp_path):
     assert len(exports.read_profile_json(data, "x")) == 103
 
 
-def test_times_exactly_and_faults(tmp_path, recwarn):
+def test_times_exactly_and_faults(tmp_path, recwarn, levels):
     recs = read_times(DATA / TF_TIMES)
     assert recs[0] == {
         "startEnqMs": 16.6644, "endEnqMs": 16.9316, "startH2dMs": 16.6236, "endH2dMs": 16.6236,
@@ -621,6 +657,7 @@ def test_times_exactly_and_faults(tmp_path, recwarn):
         (f"{path}: 2 impossible figures (negative or not finite) read as missing: "
          "inference 2: latencyMs = -1.5; inference 4: computeMs = inf")
     ]  # fmt: skip
+    assert levels == [3]  # Dropped.warn, read_times, its caller
     path = _edited(tmp_path, TF_TIMES, lambda d: d[1].update(latencyMs="12"))
     with pytest.raises(ResultError) as err:
         read_times(path)
@@ -693,7 +730,7 @@ def test_trex_performance_exactly():
     assert trex_performance(summary) == perf
 
 
-def test_trex_performance_faults(tmp_path, recwarn):
+def test_trex_performance_faults(tmp_path, recwarn, levels):
     def edit(data):
         s = data["performance_summary"]
         s["Latency"] = s["Latency"][:4]  # min max mean median
@@ -716,6 +753,7 @@ def test_trex_performance_faults(tmp_path, recwarn):
         (f"{path}: 2 impossible figures (negative or not finite) read as missing: "
          "H2D Latency[1] = -1.0; Total Host Walltime = -3.0")
     ]  # fmt: skip
+    assert levels == [3]  # Dropped.warn, trex_performance, its caller
     for key in ("Throughput", "Total Host Walltime", "Total GPU Compute Time"):
         path = _edited(
             tmp_path, TF_PERF, lambda d, key=key: d["performance_summary"].update({key: "81.9"})

@@ -251,6 +251,9 @@ def test_two_input_pointwise_pairs_with_its_inputs_swapped():
     assert match_signatures([three], [(sig_b[0], sig_b[1] + sig_a[1][:1], sig_b[2])]) == [
         (0, None), (None, 0)
     ]  # fmt: skip
+    # a swap needs two inputs and one output on both sides
+    assert match_signatures([two_out], [sig_b]) == [(0, None), (None, 0)]
+    assert match_signatures([sig_a], [(sig_b[0], sig_b[1], sig_b[2] * 2)]) == [(0, None), (None, 0)]
     # the earlier of the two candidates wins, the swapped one or the same one
     assert match_signatures([sig_a], [sig_b, sig_a]) == [(0, 0), (None, 1)]
     assert match_signatures([sig_a], [sig_a, sig_b]) == [(0, 0), (None, 1)]

@@ -409,10 +409,7 @@ def trex_performance(profile_metadata: dict, source: str = "profile metadata") -
     for key, value in section.items():
         if isinstance(value, list):
             names = _STAT_KEYS.get(len(value)) or tuple(f"stat{i}" for i in range(len(value)))
-            stats = {
-                n: number(v, f"{key}[{i}]", dropped)
-                for i, (n, v) in enumerate(zip(names, value, strict=False))
-            }
+            stats = {n: number(value[i], f"{key}[{i}]", dropped) for i, n in enumerate(names)}
             out[key] = {n: v for n, v in stats.items() if v == v}
         elif isinstance(value, str) and key in _SUMMARY_NUMBERS:
             raise wrong_type(source, "", key, value, "a number")
