@@ -328,8 +328,15 @@ def test_skipped_layers_pair_by_name_after_the_signature_pairs():
 def test_detailed_means_more_than_a_name():
     raw = _copy()
     bare = [{"Name": r["Name"]} for r in raw]
-    assert match_layers(bare, raw).note.startswith("layers paired by name (no per-layer details")
-    assert match_layers(raw, bare).method == "name"
+    note = (
+        "layers paired by name (no per-layer details to build signatures from (build with "
+        "--profilingVerbosity=detailed and --exportLayerInfo))"
+    )
+    names = [r["Name"] for r in raw]  # a names-only export lists strings
+    for a, b in ((bare, raw), (raw, bare), (raw, names), (names, raw)):
+        matching = match_layers(a, b)
+        assert (matching.method, matching.note) == ("name", note)
+        assert matching.pairs == [(i, i) for i in range(36)]
     typed = [{"Name": "x" + r["Name"], "LayerType": r["LayerType"]} for r in raw]
     both = match_layers(typed, [{"Name": r["Name"], "LayerType": r["LayerType"]} for r in raw])
     assert both.method == "signature" and both.paired > 0
@@ -352,3 +359,11 @@ def test_matching_counts_only_full_pairs():
     from trt_magic.results.layer_match import Matching
 
     assert Matching([(0, 1), (None, 2), (3, None), (4, 4)], "name", "").paired == 2
+
+
+def test_a_layer_without_a_name_pairs_as_the_empty_name():
+    a, b = _copy(), _copy()
+    del a[4]["Name"]  # a NoOp: paired by name
+    b[4]["Name"] = ""
+    matching = match_layers(a, b, "signature")
+    assert (4, 4) in matching.pairs and matching.paired == 36
