@@ -58,6 +58,7 @@ TESTS = [
     "tests/test_results_log_files.py",
     "tests/test_results_versions.py",
     "tests/test_results_exports.py",
+    "tests/test_results_json.py",
     "tests/test_results_compare.py",
     "tests/test_results_layer_match.py",
     "tests/test_spec.py",
