@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import missing
 
 from trt_magic.errors import RunnerError
 from trt_magic.runners.files import PREFIX, owner_tag
@@ -390,7 +391,7 @@ def as_nobody(fn) -> str:
 def shared():
     """A world-readable folder another user can reach (pytest's tmp_path is root's, 0700)."""
     if os.geteuid() != 0:
-        pytest.skip("needs root to act as another user")
+        missing("needs root to act as another user (CI runs as root)")
     folder = Path(tempfile.mkdtemp(prefix="trt-magic-staging-"))
     folder.chmod(0o755)
     yield folder
@@ -586,7 +587,7 @@ def test_log_names(tmp_path):
 
 def test_grant_gives_the_folder_and_staged_files_to_the_container_user(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("needs root to give files away")
+        missing("needs root to give files away (CI runs as root)")
     (tmp_path / "cache.bin").write_bytes(b"c")
     (tmp_path / "target").write_bytes(b"t")
     st = stage(tmp_path, "--timingCacheFile=cache.bin", "--exportTimes=t.json",
